@@ -1,0 +1,79 @@
+/**
+ * A second thread for large float32 GEMMs: one worker shares the WASM memory and module, takes a
+ * row range of C per job through a small shared control block, and is woken with Atomics.
+ * The worker starts lazily on the first large product and is unref'd, so it never keeps a program alive;
+ * until it reports ready, products run on the calling thread alone.
+ * DAWNET_CPU_THREADS=1 turns it off.
+ */
+import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
+import type { GemmTiling, StridedMatrix } from "./gemm-kernel.js";
+import type { WasmMemory, WasmModule } from "./wasm-assembler.js";
+import type { GemmRuntime } from "./gemm-f32.js";
+
+/** Control block layout (Int32 slots). */
+export const CTRL = {
+  state: 0, // IDLE / JOB / DONE / FAILED / READY
+  aOff: 1, aRs: 2, aCs: 3, bOff: 4, bRs: 5, bCs: 6, k: 7, n: 8, cOff: 9, ldc: 10, rowStart: 11, rowEnd: 12, scratch: 13,
+  size: 16,
+} as const;
+export const STATE = { starting: 0, idle: 1, job: 2, done: 3, failed: 4 } as const;
+
+export interface WorkerInit { memory: WasmMemory; module: WasmModule; tiling: GemmTiling; ctrl: SharedArrayBuffer }
+
+let ctrl: Int32Array | undefined;
+let worker: Worker | undefined;
+let disabled = process.env.DAWNET_CPU_THREADS === "1" || availableParallelism() < 2;
+
+/** True once the worker is up; the first call starts it. */
+export function threadsAvailable(): boolean {
+  if (disabled) return false;
+  if (!ctrl) return false;
+  return Atomics.load(ctrl, CTRL.state) === STATE.idle;
+}
+
+/** Starts the worker in the background (does not wait). Called by the runtime when it first sees a large product. */
+export function startWorker(rt: GemmRuntime): void {
+  if (disabled || worker) return;
+  const sab = new SharedArrayBuffer(CTRL.size * 4);
+  const c = new Int32Array(sab);
+  const init: WorkerInit = { memory: rt.memory, module: rt.module, tiling: rt.tiling, ctrl: sab };
+  try {
+    worker = new Worker(new URL("./gemm-worker.js", import.meta.url), { workerData: init });
+  } catch {
+    disabled = true;
+    return;
+  }
+  worker.unref();
+  worker.on("error", () => { disabled = true; });
+  worker.on("exit", () => { disabled = true; });
+  ctrl = c;
+}
+
+/**
+ * Runs rows [split, rowEnd) on the worker and `mainPart` (rows [0, split)) here, then waits for both.
+ */
+export function parallelGemm(
+  A: StridedMatrix, B: StridedMatrix, k: number, n: number,
+  cOff: number, ldc: number, split: number, rowEnd: number, scratch: number, mainPart: () => void,
+): void {
+  const c = ctrl!;
+  c[CTRL.aOff] = A.offset; c[CTRL.aRs] = A.rowStride; c[CTRL.aCs] = A.colStride;
+  c[CTRL.bOff] = B.offset; c[CTRL.bRs] = B.rowStride; c[CTRL.bCs] = B.colStride;
+  c[CTRL.k] = k; c[CTRL.n] = n; c[CTRL.cOff] = cOff; c[CTRL.ldc] = ldc;
+  c[CTRL.rowStart] = split; c[CTRL.rowEnd] = rowEnd; c[CTRL.scratch] = scratch;
+  Atomics.store(c, CTRL.state, STATE.job);
+  Atomics.notify(c, CTRL.state);
+  mainPart();
+  // Wait in slices so a dead worker cannot hang the caller forever.
+  for (let waited = 0; ; waited += 50) {
+    const s = Atomics.load(c, CTRL.state);
+    if (s === STATE.done) break;
+    if (s === STATE.failed || (disabled && waited > 1000)) {
+      disabled = true;
+      throw new Error("matmul: the CPU worker thread failed; set DAWNET_CPU_THREADS=1 to run single-threaded");
+    }
+    Atomics.wait(c, CTRL.state, s, 50);
+  }
+  Atomics.store(c, CTRL.state, STATE.idle);
+}
