@@ -1,0 +1,293 @@
+/**
+ * CPU convolution and pooling kernels (NHWC, filters [kh, kw, cin, cout]).
+ * float32 convolutions run as im2col + the WASM GEMM (gemm-f32.ts), in chunks of output rows so the
+ * patch matrix stays small; float64 (gradcheck) uses the direct loops at the end of this file.
+ */
+import type { Conv2dParams, Pool2dParams } from "../backend.js";
+import { gemmF32 } from "./gemm-f32.js";
+
+type Arr = Float32Array | Float64Array;
+
+// Patch-matrix budget per chunk (floats): 4 Mi floats = 16 MiB, big enough that GEMMs stay efficient.
+const COLS_BUDGET = 4 * 1024 * 1024;
+let colsScratch = new Float32Array(0);
+let tmpScratch = new Float32Array(0);
+
+function scratch(which: "cols" | "tmp", floats: number): Float32Array {
+  if (which === "cols") {
+    if (colsScratch.length < floats) colsScratch = new Float32Array(floats);
+    return colsScratch;
+  }
+  if (tmpScratch.length < floats) tmpScratch = new Float32Array(floats);
+  return tmpScratch;
+}
+
+/** A 1×1, stride-1, unpadded convolution is a plain matmul over the input itself. */
+function isPointwise(p: Conv2dParams): boolean {
+  return p.kh === 1 && p.kw === 1 && p.strideH === 1 && p.strideW === 1 && p.padTop === 0 && p.padLeft === 0 && p.oh === p.h && p.ow === p.w;
+}
+
+/** Output rows (flattened n·oh·ow positions) per chunk. */
+function chunkRows(p: Conv2dParams): number {
+  const K = p.kh * p.kw * p.cin;
+  return Math.max(1, Math.min(p.n * p.oh * p.ow, Math.floor(COLS_BUDGET / K)));
+}
+
+/** Patch rows [r0, r0+rows) of x into cols [rows, kh·kw·cin]; out-of-image taps are zeros. */
+function im2col(x: Float32Array, cols: Float32Array, p: Conv2dParams, r0: number, rows: number): void {
+  const { h, w: W, cin, kh, kw, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
+  const K = kh * kw * cin;
+  let b = Math.floor(r0 / (oh * ow)), oy = Math.floor((r0 % (oh * ow)) / ow), ox = r0 % ow;
+  for (let r = 0; r < rows; r++) {
+    let d = r * K;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * strideH + ky * dilationH - padTop;
+      const rowInside = iy >= 0 && iy < h;
+      for (let kx = 0; kx < kw; kx++, d += cin) {
+        const ix = ox * strideW + kx * dilationW - padLeft;
+        if (!rowInside || ix < 0 || ix >= W) {
+          cols.fill(0, d, d + cin);
+          continue;
+        }
+        const s = ((b * h + iy) * W + ix) * cin;
+        if (cin >= 16) cols.set(x.subarray(s, s + cin), d);
+        else for (let c = 0; c < cin; c++) cols[d + c] = x[s + c];
+      }
+    }
+    if (++ox === ow) { ox = 0; if (++oy === oh) { oy = 0; b++; } }
+  }
+}
+
+/** Adjoint of im2col: adds the patch rows back into dx. */
+function col2im(cols: Float32Array, dx: Float32Array, p: Conv2dParams, r0: number, rows: number): void {
+  const { h, w: W, cin, kh, kw, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
+  const K = kh * kw * cin;
+  let b = Math.floor(r0 / (oh * ow)), oy = Math.floor((r0 % (oh * ow)) / ow), ox = r0 % ow;
+  for (let r = 0; r < rows; r++) {
+    let s = r * K;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * strideH + ky * dilationH - padTop;
+      const rowInside = iy >= 0 && iy < h;
+      for (let kx = 0; kx < kw; kx++, s += cin) {
+        const ix = ox * strideW + kx * dilationW - padLeft;
+        if (!rowInside || ix < 0 || ix >= W) continue;
+        const d = ((b * h + iy) * W + ix) * cin;
+        for (let c = 0; c < cin; c++) dx[d + c] += cols[s + c];
+      }
+    }
+    if (++ox === ow) { ox = 0; if (++oy === oh) { oy = 0; b++; } }
+  }
+}
+
+/** out [n, oh, ow, cout] = conv2d(x [n, h, w, cin], w [kh, kw, cin, cout]). */
+export function conv2dCpu(x: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
+  if (!(x instanceof Float32Array && w instanceof Float32Array && out instanceof Float32Array)) return conv2dLoops(x, w, out, p);
+  const K = p.kh * p.kw * p.cin, M = p.n * p.oh * p.ow;
+  const W = { data: w, offset: 0, rowStride: p.cout, colStride: 1 };
+  if (isPointwise(p)) return gemmF32({ data: x, offset: 0, rowStride: K, colStride: 1 }, W, M, K, p.cout, out, 0);
+  const chunk = chunkRows(p);
+  const cols = scratch("cols", chunk * K);
+  for (let r0 = 0; r0 < M; r0 += chunk) {
+    const rows = Math.min(chunk, M - r0);
+    im2col(x, cols, p, r0, rows);
+    gemmF32({ data: cols, offset: 0, rowStride: K, colStride: 1 }, W, rows, K, p.cout, out, r0 * p.cout);
+  }
+}
+
+/** out [n, h, w, cin] = gradient of conv2d with respect to its input, given dy [n, oh, ow, cout]. */
+export function conv2dGradInputCpu(dy: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
+  if (!(dy instanceof Float32Array && w instanceof Float32Array && out instanceof Float32Array)) return conv2dGradInputLoops(dy, w, out, p);
+  const K = p.kh * p.kw * p.cin, M = p.n * p.oh * p.ow;
+  // dcols = dy · wᵀ, with w read as [cout, K] through swapped strides.
+  const Wt = { data: w, offset: 0, rowStride: 1, colStride: p.cout };
+  if (isPointwise(p)) return gemmF32({ data: dy, offset: 0, rowStride: p.cout, colStride: 1 }, Wt, M, p.cout, K, out, 0);
+  out.fill(0);
+  const chunk = chunkRows(p);
+  const dcols = scratch("cols", chunk * K);
+  for (let r0 = 0; r0 < M; r0 += chunk) {
+    const rows = Math.min(chunk, M - r0);
+    gemmF32({ data: dy, offset: r0 * p.cout, rowStride: p.cout, colStride: 1 }, Wt, rows, p.cout, K, dcols, 0);
+    col2im(dcols, out, p, r0, rows);
+  }
+}
+
+/** out [kh, kw, cin, cout] = gradient of conv2d with respect to its filter: colsᵀ · dy summed over chunks. */
+export function conv2dGradFilterCpu(x: Arr, dy: Arr, out: Arr, p: Conv2dParams): void {
+  if (!(x instanceof Float32Array && dy instanceof Float32Array && out instanceof Float32Array)) return conv2dGradFilterLoops(x, dy, out, p);
+  const K = p.kh * p.kw * p.cin, M = p.n * p.oh * p.ow, cout = p.cout;
+  if (isPointwise(p)) {
+    return gemmF32({ data: x, offset: 0, rowStride: 1, colStride: K }, { data: dy, offset: 0, rowStride: cout, colStride: 1 }, K, M, cout, out, 0);
+  }
+  const chunk = chunkRows(p);
+  const cols = scratch("cols", chunk * K);
+  const partial: Float32Array = M > chunk ? scratch("tmp", K * cout) : out;
+  for (let r0 = 0; r0 < M; r0 += chunk) {
+    const rows = Math.min(chunk, M - r0);
+    im2col(x as Float32Array, cols, p, r0, rows);
+    const target: Float32Array = r0 === 0 ? out : partial;
+    gemmF32({ data: cols, offset: 0, rowStride: 1, colStride: K }, { data: dy, offset: r0 * cout, rowStride: cout, colStride: 1 }, K, rows, cout, target, 0);
+    if (target !== out) for (let i = 0; i < K * cout; i++) out[i] += partial[i];
+  }
+}
+
+// ---- float64 (and reference) loops ----
+
+function conv2dLoops(x: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
+  const { n, h, w: W, cin, kh, kw, cout, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
+  const acc = new Float64Array(cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        acc.fill(0);
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * strideH + ky * dilationH - padTop;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * strideW + kx * dilationW - padLeft;
+            if (ix < 0 || ix >= W) continue;
+            const xo = ((b * h + iy) * W + ix) * cin;
+            const wo = (ky * kw + kx) * cin * cout;
+            for (let c = 0; c < cin; c++) {
+              const xv = x[xo + c];
+              if (xv === 0) continue;
+              const wr = wo + c * cout;
+              for (let o = 0; o < cout; o++) acc[o] += xv * w[wr + o];
+            }
+          }
+        }
+        const oo = ((b * oh + oy) * ow + ox) * cout;
+        for (let o = 0; o < cout; o++) out[oo + o] = acc[o];
+      }
+}
+
+/** dx = conv2d^T(dy, w), shape [n, h, w, cin]. */
+function conv2dGradInputLoops(dy: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
+  const { n, h, w: W, cin, kh, kw, cout, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
+  const acc = new Float64Array(out.length);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const go = ((b * oh + oy) * ow + ox) * cout;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * strideH + ky * dilationH - padTop;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * strideW + kx * dilationW - padLeft;
+            if (ix < 0 || ix >= W) continue;
+            const xo = ((b * h + iy) * W + ix) * cin;
+            const wo = (ky * kw + kx) * cin * cout;
+            for (let c = 0; c < cin; c++) {
+              let s = 0;
+              const wr = wo + c * cout;
+              for (let o = 0; o < cout; o++) s += dy[go + o] * w[wr + o];
+              acc[xo + c] += s;
+            }
+          }
+        }
+      }
+  for (let i = 0; i < out.length; i++) out[i] = acc[i];
+}
+
+/** dw = sum over batch and positions of x ⊗ dy; out shape [kh, kw, cin, cout]. */
+function conv2dGradFilterLoops(x: Arr, dy: Arr, out: Arr, p: Conv2dParams): void {
+  const { n, h, w: W, cin, kh, kw, cout, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
+  const acc = new Float64Array(out.length);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const go = ((b * oh + oy) * ow + ox) * cout;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * strideH + ky * dilationH - padTop;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * strideW + kx * dilationW - padLeft;
+            if (ix < 0 || ix >= W) continue;
+            const xo = ((b * h + iy) * W + ix) * cin;
+            const wo = (ky * kw + kx) * cin * cout;
+            for (let c = 0; c < cin; c++) {
+              const xv = x[xo + c];
+              if (xv === 0) continue;
+              const wr = wo + c * cout;
+              for (let o = 0; o < cout; o++) acc[wr + o] += xv * dy[go + o];
+            }
+          }
+        }
+      }
+  for (let i = 0; i < out.length; i++) out[i] = acc[i];
+}
+
+
+// ---- pooling: channels innermost so every window tap is a contiguous run ----
+
+/** out [n, oh, ow, c] = max or mean over each window (padding ignored; avg divides by the in-image count). */
+export function pool2dCpu(op: "max" | "avg", x: Arr, out: Arr, p: Pool2dParams): void {
+  const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
+  const acc = new Float64Array(c);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++) {
+      const ys = oy * strideH - padTop, y0 = Math.max(ys, 0), y1 = Math.min(ys + kh, h);
+      for (let ox = 0; ox < ow; ox++) {
+        const xs = ox * strideW - padLeft, x0 = Math.max(xs, 0), x1 = Math.min(xs + kw, w);
+        const oo = ((b * oh + oy) * ow + ox) * c;
+        const count = (y1 - y0) * (x1 - x0);
+        if (op === "max") {
+          acc.fill(-Infinity);
+          for (let y = y0; y < y1; y++)
+            for (let xx = x0; xx < x1; xx++) {
+              const base = ((b * h + y) * w + xx) * c;
+              // NaN wins and then sticks (v > NaN is false), like the reference.
+              for (let ch = 0; ch < c; ch++) {
+                const v = x[base + ch];
+                if (v > acc[ch] || v !== v) acc[ch] = v;
+              }
+            }
+          for (let ch = 0; ch < c; ch++) out[oo + ch] = acc[ch];
+        } else {
+          acc.fill(0);
+          for (let y = y0; y < y1; y++)
+            for (let xx = x0; xx < x1; xx++) {
+              const base = ((b * h + y) * w + xx) * c;
+              for (let ch = 0; ch < c; ch++) acc[ch] += x[base + ch];
+            }
+          const scale = count > 0 ? 1 / count : 0;
+          for (let ch = 0; ch < c; ch++) out[oo + ch] = acc[ch] * scale;
+        }
+      }
+    }
+}
+
+/** out [n, h, w, c] = gradient of pool2d w.r.t. x; max routes each dy to the first maximal element of its window. */
+export function pool2dGradCpu(op: "max" | "avg", x: Arr, dy: Arr, out: Arr, p: Pool2dParams): void {
+  const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
+  out.fill(0);
+  const bestValue = new Float64Array(c);
+  const bestIndex = new Int32Array(c);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++) {
+      const ys = oy * strideH - padTop, y0 = Math.max(ys, 0), y1 = Math.min(ys + kh, h);
+      for (let ox = 0; ox < ow; ox++) {
+        const xs = ox * strideW - padLeft, x0 = Math.max(xs, 0), x1 = Math.min(xs + kw, w);
+        const oo = ((b * oh + oy) * ow + ox) * c;
+        const count = (y1 - y0) * (x1 - x0);
+        if (count === 0) continue;
+        if (op === "avg") {
+          for (let y = y0; y < y1; y++)
+            for (let xx = x0; xx < x1; xx++) {
+              const base = ((b * h + y) * w + xx) * c;
+              for (let ch = 0; ch < c; ch++) out[base + ch] += dy[oo + ch] / count;
+            }
+          continue;
+        }
+        bestIndex.fill(-1);
+        for (let y = y0; y < y1; y++)
+          for (let xx = x0; xx < x1; xx++) {
+            const base = ((b * h + y) * w + xx) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = x[base + ch];
+              if (bestIndex[ch] < 0 || v > bestValue[ch]) { bestValue[ch] = v; bestIndex[ch] = base + ch; }
+            }
+          }
+        for (let ch = 0; ch < c; ch++) out[bestIndex[ch]] += dy[oo + ch];
+      }
+    }
+}
