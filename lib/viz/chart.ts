@@ -1,0 +1,152 @@
+// One chart object that shows itself everywhere: a Jupyter MIME bundle in notebooks,
+// SVG/PNG/HTML files and strings outside them.
+import { writeFile, rename, unlink } from "node:fs/promises";
+import { extname, resolve } from "node:path";
+import { VEGA_LITE_SCHEMA, compileVegaLite, svgToPng, vegaLiteToSvg, canRasterize, type VegaLiteSpec } from "./render.js";
+
+export type { VegaLiteSpec } from "./render.js";
+
+/** The display protocol the dawnet kernel (and any other host) looks for on values. */
+export const mimebundleSymbol: unique symbol = Symbol.for("jupyter.mimebundle");
+
+/** MIME type → payload (strings, or JSON objects for *+json types). */
+export type MimeBundle = { [mime: string]: unknown };
+
+export interface SaveOptions {
+  /** PNG only: pixels per SVG pixel (default 2, for crisp text on high-DPI screens). */
+  scale?: number;
+}
+
+/** Writes `data` to `path` atomically: a temporary file in the same folder, then rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
+}
+
+export function htmlPage(title: string, body: string): string {
+  return `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font-family:sans-serif;margin:16px} figure{margin:0 0 24px 0}</style></head>
+<body>\n${body}\n</body></html>\n`;
+}
+
+/** Base of every chart: file output, string forms and the Jupyter display protocol. */
+export abstract class Chart {
+  /** Short human description, also the text/plain form. */
+  abstract describe(): string;
+  /** Static vector rendering. */
+  abstract toSVG(): Promise<string>;
+  /** The MIME bundle a notebook shows (may include interactive forms). */
+  abstract mimeBundle(): Promise<MimeBundle>;
+  /** An HTML fragment (no <html> wrapper) that shows the chart offline. */
+  abstract toHTMLFragment(): Promise<string>;
+
+  /** PNG bytes of the static rendering (`scale` × SVG size). */
+  async toPNG(options: SaveOptions = {}): Promise<Uint8Array> {
+    return svgToPng(await this.toSVG(), options.scale ?? 2);
+  }
+
+  /** A standalone HTML page. */
+  async toHTML(): Promise<string> {
+    return htmlPage(this.describe(), await this.toHTMLFragment());
+  }
+
+  /** Saves by extension: .svg, .png, .html (written atomically). */
+  async save(path: string, options: SaveOptions = {}): Promise<string> {
+    const ext = extname(path).toLowerCase();
+    let data: string | Uint8Array;
+    if (ext === ".svg") data = await this.toSVG();
+    else if (ext === ".png") data = await this.toPNG(options);
+    else if (ext === ".html" || ext === ".htm") data = await this.toHTML();
+    else if (ext === ".json") data = JSON.stringify(this.toJSON(), null, 1);
+    else throw new RangeError(`Chart.save: unsupported extension "${ext}" in ${path}; use .svg, .png, .html or .json`);
+    const full = resolve(path);
+    await writeFileAtomic(full, data);
+    return full;
+  }
+
+  /** JSON form of the chart (its spec / figure). */
+  abstract toJSON(): unknown;
+
+  [mimebundleSymbol](): Promise<MimeBundle> {
+    return this.mimeBundle();
+  }
+
+  toString(): string {
+    return this.describe();
+  }
+}
+
+export interface VegaLiteChartOptions {
+  /** The chart is mostly an embedded raster (image marks): a notebook gets PNG rather than SVG. */
+  raster?: boolean;
+}
+
+/** A chart defined by a vega-lite spec; SVG rendered in Node by vega. */
+export class VegaLiteChart extends Chart {
+  readonly spec: VegaLiteSpec;
+  readonly raster: boolean;
+  private readonly description: string;
+  private svgCache: Promise<string> | null = null;
+
+  constructor(spec: VegaLiteSpec, description: string, options: VegaLiteChartOptions = {}) {
+    super();
+    this.spec = { $schema: VEGA_LITE_SCHEMA, ...spec };
+    this.description = description;
+    this.raster = options.raster ?? false;
+  }
+
+  describe(): string {
+    return this.description;
+  }
+
+  /** Compiled vega spec (throws if the vega-lite spec is invalid). */
+  compile(): Promise<object> {
+    return compileVegaLite(this.spec);
+  }
+
+  toSVG(): Promise<string> {
+    // A chart is immutable once built, so one render serves every format.
+    this.svgCache ??= vegaLiteToSvg(this.spec);
+    return this.svgCache;
+  }
+
+  toJSON(): VegaLiteSpec {
+    return this.spec;
+  }
+
+  async toHTMLFragment(): Promise<string> {
+    return `<figure>${await this.toSVG()}</figure>`;
+  }
+
+  async mimeBundle(): Promise<MimeBundle> {
+    const bundle: MimeBundle = {
+      "application/vnd.vegalite.v5+json": this.spec,
+      "text/plain": this.describe(),
+    };
+    if (this.raster && (await canRasterize())) {
+      bundle["image/png"] = Buffer.from(await this.toPNG({ scale: 1 })).toString("base64");
+    } else {
+      bundle["image/svg+xml"] = await this.toSVG();
+    }
+    return bundle;
+  }
+}
+
+/** A Promise of a chart that can itself be displayed (so a cell ending in `heatmap(t)` without await still shows). */
+export type ChartPromise<C extends Chart = Chart> = Promise<C> & { [mimebundleSymbol](): Promise<MimeBundle> };
+
+export function chartPromise<C extends Chart>(build: () => Promise<C>): ChartPromise<C> {
+  const promise = build() as ChartPromise<C>;
+  promise[mimebundleSymbol] = async () => (await promise).mimeBundle();
+  return promise;
+}

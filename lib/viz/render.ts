@@ -1,0 +1,76 @@
+// Lazy renderers: vega/vega-lite (ESM with top-level await) and resvg load on first use through
+// a native import(), so programs that never plot never load them and CommonJS cells can require dawnet.
+
+/** A vega-lite spec as plain JSON (the types stay loose so the public .d.ts needs no vega-lite types). */
+export type VegaLiteSpec = { [key: string]: unknown };
+
+export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
+
+interface VegaModules {
+  vega: typeof import("vega");
+  vegaLite: typeof import("vega-lite");
+}
+
+let vegaModules: Promise<VegaModules> | null = null;
+
+function loadVega(): Promise<VegaModules> {
+  vegaModules ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vegaLite]) => ({ vega, vegaLite }));
+  return vegaModules;
+}
+
+/** Compiles a vega-lite spec to vega (throws vega-lite's own error for an invalid spec). */
+export async function compileVegaLite(spec: VegaLiteSpec): Promise<object> {
+  const { vegaLite } = await loadVega();
+  // The cast: our spec type is deliberately loose JSON.
+  return vegaLite.compile(spec as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
+}
+
+/** Renders a vega-lite spec to SVG text in Node (no DOM, no canvas). */
+export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
+  const { vega } = await loadVega();
+  const compiled = await compileVegaLite(spec);
+  const view = new vega.View(vega.parse(compiled as Parameters<typeof vega.parse>[0]), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+type ResvgModule = typeof import("@resvg/resvg-js");
+let resvgModule: Promise<ResvgModule> | null = null;
+
+function loadResvg(): Promise<ResvgModule> {
+  resvgModule ??= import("@resvg/resvg-js").then((m) => ((m as unknown as { default?: ResvgModule }).default ?? m) as ResvgModule);
+  return resvgModule;
+}
+
+/** Whether an SVG rasterizer is usable here (@resvg/resvg-js ships a prebuilt binary per platform). */
+export async function canRasterize(): Promise<boolean> {
+  try {
+    await loadResvg();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Rasterizes SVG text to PNG bytes at `scale` × the SVG's own size. */
+export async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
+  let resvg: ResvgModule;
+  try {
+    resvg = await loadResvg();
+  } catch (err) {
+    throw new Error(
+      `svgToPng: @resvg/resvg-js could not be loaded (${(err as Error).message}); ` +
+        `install it (npm install @resvg/resvg-js, it has a prebuilt binary for this platform) or save as .svg instead`,
+    );
+  }
+  const renderer = new resvg.Resvg(svg, {
+    fitTo: scale === 1 ? { mode: "original" } : { mode: "zoom", value: scale },
+    // vega writes font-family="sans-serif"; map it to a font Debian/most Linux have, falling back to any system font.
+    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans", sansSerifFamily: "DejaVu Sans" },
+    background: "white",
+  });
+  return renderer.render().asPng();
+}
