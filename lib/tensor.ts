@@ -152,7 +152,7 @@ export class Tensor {
   // ---- reading ----
   /** A copy of the values as a typed array in row-major order. */
   async data(): Promise<TypedArray> {
-    const c = this.isContiguous && this._offset === 0 ? this : M.contiguous(this);
+    const c = M.contiguousBase(this);
     const s = c.storage("data");
     const out = await s.backend.read(s.buf!, this.dtype, this.size);
     if (c !== this) c.dispose();
@@ -160,7 +160,7 @@ export class Tensor {
   }
   /** Synchronous read; only backends that hold data in host memory (cpu) support it. */
   dataSync(): TypedArray {
-    const c = this.isContiguous && this._offset === 0 ? this : M.contiguous(this);
+    const c = M.contiguousBase(this);
     const s = c.storage("dataSync");
     if (!s.backend.readSync) {
       throw new Error(`dataSync: the ${s.backend.name} backend reads asynchronously; use 'await t.data()' instead`);
