@@ -29,3 +29,17 @@ export {
   gather, take, oneHot, pad, tile, repeat, contiguous, clone, type Index,
 } from "./ops/movement.js";
 export { conv2d, maxPool2d, avgPool2d, type Conv2dOptions, type Pool2dOptions, type Padding } from "./ops/conv.js";
+
+// ---- datasets and input pipelines ----
+export * as datasets from "./data/index.js";
+export {
+  Dataset, readIdx, readCsv, readImage, trainTestSplit, normalize, standardize,
+  makeLinear, makeMoons, makeCircles, makeSpirals, makeBlobs, makeSine,
+} from "./data/index.js";
+
+// ---- charts ----
+export * as viz from "./viz/index.js";
+export {
+  Chart, lineChart, lossCurve, liveLossCurve, LiveChart, heatmap, confusionMatrix, imageGrid, convFilters, featureMaps,
+  gradCamOverlay, histogram, activationPlot, scatter, decisionBoundary, surface3d, contour,
+} from "./viz/index.js";

@@ -3,8 +3,12 @@
  * two at a time. Prints failures and skip reasons, then the closing line `N passed, N failed[, N skipped]`.
  * A run that executed no test fails.
  *
+ * Library suites (core ops, autograd, gradcheck, nn, optim, io) run once per backend: cpu, then webgpu
+ * when an adapter exists; without one the webgpu runs are reported as skipped with the reason.
+ *
  *   node dist/test/run.js [filter...]      run the files whose path contains a filter
  *   DAWNET_TEST_JOBS=1                     run one file at a time
+ *   DAWNET_TEST_BACKENDS=cpu               restrict the library suites to these backends
  */
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -24,15 +28,38 @@ function findTests(dir: string): string[] {
   return out;
 }
 
+/** Files whose tests are backend-independent library checks, run on every backend. */
+const PER_BACKEND = /(^|\/)(core-|autograd|gradcheck|nn|optim|io)[^/]*\.test\.js$/;
+
+/** Probes for a WebGPU adapter in a child process (a crash there must not take the runner down). */
+function probeWebGPU(): Promise<string | null> {
+  const probe = `import("${join(here, "..", "lib", "backend", "webgpu", "webgpu.js").replace(/\\/g, "/")}")
+    .then((m) => m.createWebGPUBackend()).then((b) => { console.log("unavailable" in b ? "NO " + b.unavailable : "OK"); process.exit(0); })
+    .catch((e) => { console.log("NO " + String(e && e.message || e).split("\\n")[0]); process.exit(0); });`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", probe], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("close", () => {
+      const line = out.split("\n").find((l) => l.startsWith("OK") || l.startsWith("NO ")) ?? "NO the adapter probe crashed";
+      resolve(line === "OK" ? null : line.slice(3));
+    });
+  });
+}
+
+interface Job { file: string; backend?: string }
 interface Result { file: string; total: number; passed: number; skipped: number; code: number; out: string; ms: number }
 
 // uvu colors its summary; strip ANSI codes before parsing.
 const strip = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
 
-function runFile(file: string): Promise<Result> {
+function runFile(job: Job): Promise<Result> {
+  const { file } = job;
   const t0 = Date.now();
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: "0" };
+  if (job.backend) env.DAWNET_BACKEND = job.backend;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
+    const child = spawn(process.execPath, [file], { stdio: ["ignore", "pipe", "pipe"], env });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -51,15 +78,28 @@ async function main() {
   const filters = process.argv.slice(2);
   let files = findTests(here);
   if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
-  const jobs = Number(process.env.DAWNET_TEST_JOBS) || Math.min(2, cpus().length);
+  const parallel = Number(process.env.DAWNET_TEST_JOBS) || Math.min(2, cpus().length);
+  const wanted = (process.env.DAWNET_TEST_BACKENDS ?? "cpu,webgpu").split(",");
+  const noGpu = wanted.includes("webgpu") && files.some((f) => PER_BACKEND.test(f)) ? await probeWebGPU() : "not requested (DAWNET_TEST_BACKENDS)";
+  const jobs: Job[] = [];
+  let gpuSkipped = 0;
+  for (const file of files) {
+    if (!PER_BACKEND.test(file)) jobs.push({ file });
+    else {
+      if (wanted.includes("cpu")) jobs.push({ file, backend: "cpu" });
+      if (noGpu === null) jobs.push({ file, backend: "webgpu" });
+      else gpuSkipped++;
+    }
+  }
+  if (gpuSkipped) console.log(`skipped: ${gpuSkipped} library suites on webgpu: ${noGpu}`);
   const results: Result[] = [];
   let next = 0;
   async function worker() {
-    while (next < files.length) {
-      const file = files[next++];
-      const r = await runFile(file);
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      const r = await runFile(job);
       results.push(r);
-      const name = relative(here, file);
+      const name = relative(here, job.file) + (job.backend ? ` [${job.backend}]` : "");
       const failed = r.code !== 0 || r.total === 0 ? Math.max(1, r.total - r.passed - r.skipped) : r.total - r.passed - r.skipped;
       const status = failed ? "FAIL" : "ok  ";
       console.log(`${status} ${name}  (${r.passed}/${r.total} passed${r.skipped ? `, ${r.skipped} skipped` : ""}, ${(r.ms / 1000).toFixed(1)} s)`);
@@ -67,8 +107,8 @@ async function main() {
       else for (const line of r.out.split("\n")) if (/^\s*skipped:/i.test(line)) console.log("     " + line.trim());
     }
   }
-  await Promise.all(Array.from({ length: jobs }, worker));
-  let passed = 0, failed = 0, skipped = 0;
+  await Promise.all(Array.from({ length: parallel }, worker));
+  let passed = 0, failed = 0, skipped = gpuSkipped;
   for (const r of results) {
     passed += r.passed;
     skipped += r.skipped;
