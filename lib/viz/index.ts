@@ -5,3 +5,9 @@ export { lineChart, lossCurve, liveLossCurve, LiveChart, emaDebiased, type Histo
 export { heatmap, confusionMatrix, confusionCounts, ConfusionMatrixChart, type HeatmapOptions, type ConfusionMatrixOptions } from "./heatmap.js";
 export type { TensorLike, ArrayInput, NumericArray, NestedNumbers } from "./data.js";
 export { imageGrid, convFilters, featureMaps, gradCamOverlay, resizeBilinear, tileGridSpec, type ImageGridOptions, type ImagesInput, type FilterOptions, type GradCamOptions, type Tile } from "./images.js";
+export { histogram, valueStats, binCounts, type HistogramOptions, type HistogramInput, type ValueStats } from "./histogram.js";
+export { activationPlot, ACTIVATIONS, type ActivationPlotOptions } from "./activation.js";
+export { scatter, decisionBoundary, type ScatterOptions, type PointsInput, type Classifier2D, type DecisionBoundaryOptions } from "./decision.js";
+export { contourSegments, type Segment } from "./contour-lines.js";
+export { surface3d, contour, type SurfaceInput, type SurfaceOptions, type SurfacePath, type Grid } from "./surface.js";
+export { PlotlyChart, resetPlotlyInline, type PlotlyFigure } from "./plotly.js";
