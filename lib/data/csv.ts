@@ -74,12 +74,12 @@ export function csvSchema(source: string, firstRow: string[] | undefined, opts: 
 }
 
 /** Parse a numeric field; `what` describes the place for the error message. */
-export function parseNumber(text: string, dtype: "float32" | "int32", what: () => string): number {
+export function parseNumber(text: string, dtype: "float32" | "int32", what: () => string, hint = ""): number {
   const s = text.trim();
   if (s === "" && dtype === "float32") return NaN; // a missing value
   const v = Number(s);
   if (s === "" || Number.isNaN(v) || (dtype === "int32" && !Number.isInteger(v))) {
-    throw new Error(`${what()}: expected ${dtype === "int32" ? "an integer" : "a number"}, found ${JSON.stringify(text)}`);
+    throw new Error(`${what()}: expected ${dtype === "int32" ? "an integer" : "a number"}, found ${JSON.stringify(text)}${hint}`);
   }
   return v;
 }

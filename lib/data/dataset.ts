@@ -187,7 +187,7 @@ async function isGzipFile(path: string, op: string): Promise<boolean> {
 async function openIdxStream(path: string, chunkBytes: number, op: string): Promise<{ reader: ByteReader; header: IdxHeader }> {
   const gz = await isGzipFile(path, op);
   const file = createReadStream(path, { highWaterMark: chunkBytes });
-  const stream = gz ? file.pipe(createGunzip({ chunkSize: chunkBytes })) : file;
+  const stream = gz ? file.pipe(createGunzip({ chunkSize: Math.max(64, chunkBytes) })) : file;
   if (gz) file.on("error", (e) => stream.destroy(e));
   const raw = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   // Name the file (and gzip damage) in every stream error.
@@ -369,7 +369,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         features.forEach((c, j) => (x[j] = parseNumber(r.fields[c], "float32", where(c))));
         const item: HostExample = { xs: { dtype: "float32", shape: [features.length], data: x } };
         if (label !== undefined) {
-          const v = parseNumber(r.fields[label], labelDtype, () => where(label)() + (labelDtype === "int32" ? ' (pass labelDtype: "float32" for a regression target)' : ""));
+          const v = parseNumber(r.fields[label], labelDtype, where(label), labelDtype === "int32" ? ' (pass labelDtype: "float32" for a regression target)' : "");
           item.ys = labelDtype === "int32" ? { dtype: "int32", shape: [], data: Int32Array.of(v) } : { dtype: "float32", shape: [], data: Float32Array.of(v) };
         }
         yield { host: item };
