@@ -1,0 +1,178 @@
+/**
+ * Benchmarks dawnet's CPU backend against TensorFlow.js (cpu, wasm) and PyTorch CPU in one run:
+ * matmul GFLOP/s, per-op overhead, MLP and CNN training samples/s. Prints one JSON line per result,
+ * then a table with ratios (dawnet ÷ peer, > 1 means dawnet is faster).
+ *
+ *   node dist/bench/run.js [--sections=matmul,overhead,mlp,cnn] [--sizes=256,512,1024,2048]
+ *       [--peers=tfjs-wasm,tfjs-cpu,torch] [--budget-ms=1000] [--batch=32] [--mlp-steps=200] [--cnn-steps=20]
+ *       [--op-size=100] [--tfjs-cpu-max=1024] [--quick]
+ *
+ * Timings are best-of repetitions (other processes share the machine). PyTorch runs through
+ * /usr/bin/python3 (Debian python3-torch) with its default thread count; set --torch-threads=N to change it.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { emit, type BenchResult, type TrainSpec } from "./common.js";
+import { dawnetCnn, dawnetMatmul, dawnetMlp, dawnetOpOverhead, dawnetSetup } from "./dawnet-bench.js";
+
+interface Options {
+  sections: string[]; sizes: number[]; peers: string[]; budgetMs: number; batch: number;
+  mlpSteps: number; cnnSteps: number; opSize: number; opIters: number; tfjsCpuMax: number; torchThreads?: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    sections: ["matmul", "overhead", "mlp", "cnn"], sizes: [256, 512, 1024, 2048], peers: ["tfjs-wasm", "tfjs-cpu", "torch"],
+    budgetMs: 1000, batch: 32, mlpSteps: 200, cnnSteps: 20, opSize: 100, opIters: 2000, tfjsCpuMax: 1024,
+  };
+  for (const arg of argv) {
+    const [key, value = ""] = arg.replace(/^--/, "").split("=");
+    const list = () => value.split(",").filter(Boolean);
+    switch (key) {
+      case "sections": o.sections = list(); break;
+      case "sizes": o.sizes = list().map(Number); break;
+      case "peers": o.peers = list(); break;
+      case "budget-ms": o.budgetMs = Number(value); break;
+      case "batch": o.batch = Number(value); break;
+      case "mlp-steps": o.mlpSteps = Number(value); break;
+      case "cnn-steps": o.cnnSteps = Number(value); break;
+      case "op-size": o.opSize = Number(value); break;
+      case "tfjs-cpu-max": o.tfjsCpuMax = Number(value); break;
+      case "torch-threads": o.torchThreads = Number(value); break;
+      case "quick": Object.assign(o, { sizes: [256, 1024], budgetMs: 300, mlpSteps: 50, cnnSteps: 5 }); break;
+      default: throw new Error(`bench/run: unknown option '${arg}'; see the header of bench/run.ts`);
+    }
+  }
+  return o;
+}
+
+type Impl = {
+  name: string;
+  setup(): Promise<void>;
+  matmul(size: number, budgetMs: number): Promise<number>;
+  overhead(size: number, iters: number): Promise<number>;
+  mlp(spec: TrainSpec): Promise<number>;
+  cnn(spec: TrainSpec): Promise<number>;
+};
+
+async function runImpl(impl: Impl, o: Options, results: BenchResult[]): Promise<void> {
+  try {
+    await impl.setup();
+  } catch (e) {
+    console.error(`# ${impl.name}: setup failed, skipped: ${(e as Error).message}`);
+    return;
+  }
+  const add = (r: Omit<BenchResult, "impl">) => results.push(emit({ ...r, impl: impl.name }));
+  // A peer that cannot run a workload (tfjs-wasm has no Conv2DBackpropFilter kernel) gets a note, not a number.
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      console.error(`# ${impl.name} ${what}: failed: ${(e as Error).message.split("\n")[0]}`);
+    }
+  };
+  const slow = impl.name === "tfjs-cpu";
+  if (o.sections.includes("matmul")) {
+    for (const size of o.sizes) {
+      if (slow && size > o.tfjsCpuMax) {
+        console.error(`# tfjs-cpu matmul ${size}: skipped (above --tfjs-cpu-max=${o.tfjsCpuMax}; ≈1 GFLOP/s makes it take minutes)`);
+        continue;
+      }
+      await attempt(`matmul ${size}`, async () => add({ bench: "matmul", size, value: await impl.matmul(size, o.budgetMs), unit: "GFLOP/s", higherIsBetter: true }));
+    }
+  }
+  if (o.sections.includes("overhead")) {
+    await attempt("op-overhead", async () => add({ bench: "op-overhead", size: o.opSize, value: await impl.overhead(o.opSize, o.opIters), unit: "us/op", higherIsBetter: false }));
+  }
+  if (o.sections.includes("mlp")) {
+    const spec = { batch: o.batch, steps: slow ? Math.ceil(o.mlpSteps / 4) : o.mlpSteps, warmup: 5 };
+    await attempt("mlp-train", async () => add({ bench: "mlp-train", size: o.batch, value: await impl.mlp(spec), unit: "samples/s", higherIsBetter: true }));
+  }
+  if (o.sections.includes("cnn")) {
+    const spec = { batch: o.batch, steps: slow ? Math.max(2, Math.ceil(o.cnnSteps / 5)) : o.cnnSteps, warmup: 2 };
+    await attempt("cnn-train", async () => add({ bench: "cnn-train", size: o.batch, value: await impl.cnn(spec), unit: "samples/s", higherIsBetter: true }));
+  }
+}
+
+async function tfjsImpl(backend: "cpu" | "wasm"): Promise<Impl> {
+  // Loaded only when asked for, so dawnet alone runs without the peers installed.
+  const t = await import("./tfjs-bench.js");
+  return { name: `tfjs-${backend}`, setup: () => t.tfjsSetup(backend), matmul: t.tfjsMatmul, overhead: t.tfjsOpOverhead, mlp: t.tfjsMlp, cnn: t.tfjsCnn };
+}
+
+function runTorch(o: Options, results: BenchResult[]): void {
+  const python = "/usr/bin/python3";
+  const script = join(dirname(fileURLToPath(import.meta.url)), "../../bench/torch_bench.py");
+  if (!existsSync(python) || !existsSync(script)) {
+    console.error(`# torch: skipped (${existsSync(python) ? script : python} not found)`);
+    return;
+  }
+  const args = {
+    sections: o.sections, sizes: o.sizes, opSize: o.opSize, opIters: o.opIters, budgetMs: o.budgetMs, threads: o.torchThreads,
+    mlp: { batch: o.batch, steps: o.mlpSteps, warmup: 5 }, cnn: { batch: o.batch, steps: o.cnnSteps, warmup: 2 },
+  };
+  const r = spawnSync(python, [script, JSON.stringify(args)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) {
+    const why = /No module named 'torch'/.test(r.stderr) ? "python3-torch is not installed (apt-get install python3-torch)" : r.stderr.trim().split("\n").pop();
+    console.error(`# torch: skipped (${why})`);
+    return;
+  }
+  for (const line of r.stdout.split("\n").filter(Boolean)) results.push(emit(JSON.parse(line) as BenchResult));
+}
+
+function fmt(v: number | undefined, unit: string): string {
+  if (v === undefined) return "—";
+  if (unit === "samples/s") return v.toFixed(0);
+  return v >= 100 ? v.toFixed(0) : v.toFixed(unit === "us/op" ? 2 : 1);
+}
+
+function printTable(results: BenchResult[]): void {
+  const impls = [...new Set(results.map((r) => r.impl))];
+  const peers = impls.filter((i) => i !== "dawnet-cpu");
+  const rows = [...new Map(results.map((r) => [`${r.bench} ${r.size}`, r])).values()];
+  const header = ["bench", "size", "unit", ...impls, ...peers.map((p) => `÷ ${p}`)];
+  const table = rows.map((row) => {
+    const value = (impl: string) => results.find((r) => r.bench === row.bench && r.size === row.size && r.impl === impl)?.value;
+    const ours = value("dawnet-cpu");
+    const ratios = peers.map((p) => {
+      const theirs = value(p);
+      if (ours === undefined || theirs === undefined) return "—";
+      return `${(row.higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}×`;
+    });
+    return [row.bench, String(row.size), row.unit, ...impls.map((i) => fmt(value(i), row.unit)), ...ratios];
+  });
+  const widths = header.map((h, c) => Math.max(h.length, ...table.map((r) => r[c].length)));
+  const line = (cells: string[]) => cells.map((s, c) => (c < 3 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join("  ");
+  console.log("");
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of table) console.log(line(r));
+  console.log("ratios: dawnet ÷ peer (for us/op: peer ÷ dawnet), > 1 means dawnet is faster");
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const results: BenchResult[] = [];
+  await runImpl({ name: "dawnet-cpu", setup: dawnetSetup, matmul: dawnetMatmul, overhead: dawnetOpOverhead, mlp: dawnetMlp, cnn: dawnetCnn }, o, results);
+  for (const peer of o.peers) {
+    if (peer === "tfjs-wasm" || peer === "tfjs-cpu") {
+      let impl: Impl;
+      try {
+        impl = await tfjsImpl(peer === "tfjs-wasm" ? "wasm" : "cpu");
+      } catch (e) {
+        console.error(`# ${peer}: skipped (${(e as Error).message}; npm install @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-wasm)`);
+        continue;
+      }
+      await runImpl(impl, o, results);
+    } else if (peer === "torch") runTorch(o, results);
+    else throw new Error(`bench/run: unknown peer '${peer}' (expected tfjs-wasm, tfjs-cpu, torch)`);
+  }
+  printTable(results);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
