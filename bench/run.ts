@@ -66,7 +66,7 @@ async function runImpl(impl: Impl, o: Options, results: BenchResult[]): Promise<
   }
   const add = (r: Omit<BenchResult, "impl">) => results.push(emit({ ...r, impl: impl.name }));
   // A peer that cannot run a workload (tfjs-wasm has no Conv2DBackpropFilter kernel) gets a note, not a number.
-  const attempt = async (what: string, fn: () => Promise<void>) => {
+  const attempt = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
     } catch (e) {
