@@ -227,6 +227,8 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     readonly size: number | undefined,
     /** True when each pass may produce a different order (a shuffle without fixed per-pass order). */
     private readonly reshuffles = false,
+    /** True when elements come from disk or a generator: shuffle buffers stay bounded by default. */
+    private readonly streamed = false,
   ) {}
 
   // ---------------- sources ----------------
@@ -266,7 +268,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
   static fromGenerator<U>(generator: () => Iterable<U> | AsyncIterable<U>, opts: { size?: number } = {}): Dataset<U> {
     return new Dataset<U>(async function* () {
       for await (const value of generator()) yield { value };
-    }, opts.size);
+    }, opts.size, false, true);
   }
 
   /** Elements of an array (reused every pass; not disposed by the pipeline, so prefer plain numbers/arrays). */
@@ -334,7 +336,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         await xs.reader.close();
         await ys?.reader.close();
       }
-    }, n);
+    }, n, false, true);
   }
 
   /**
@@ -374,7 +376,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         }
         yield { host: item };
       }
-    }, undefined);
+    }, undefined, false, true);
   }
 
   // ---------------- transformations ----------------
@@ -408,17 +410,18 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
       }
       if (pending.length && !drop) yield await stack(pending);
       else for (const it of pending) disposeItem(it);
-    }, size, this.reshuffles);
+    }, size, this.reshuffles, this.streamed);
   }
 
   /**
-   * Shuffle with a buffer of `bufferSize` elements (default: the whole dataset when its size is
-   * known, else 10,000) — a full uniform shuffle when the buffer holds everything. Each pass
+   * Shuffle with a buffer of `bufferSize` elements (default: the whole dataset for in-memory data,
+   * 10,000 for streams from disk or generators) — a full uniform shuffle when the buffer holds everything. Each pass
    * reshuffles; with a `seed`, pass k's order is the same on every run.
    */
   shuffle(seed?: number, bufferSize?: number): Dataset<T> {
     const upstream = this.pass;
-    const buffer = bufferSize ?? this.size ?? 10_000;
+    // In-memory data: a full shuffle by default. Streams: a bounded buffer, or memory would hold the whole file.
+    const buffer = bufferSize ?? (this.streamed ? Math.min(this.size ?? 10_000, 10_000) : this.size ?? 10_000);
     if (!Number.isInteger(buffer) || buffer < 1) throw new Error(`Dataset.shuffle: bufferSize must be an integer ≥ 1, got ${bufferSize}`);
     const base = seed ?? Math.floor(Math.random() * 2 ** 32);
     let passes = 0;
@@ -438,7 +441,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
       // Drain what is left in a random order.
       const order = permutation(pool.length, rng);
       for (let k = 0; k < order.length; k++) yield pool[order[k]];
-    }, this.size, true);
+    }, this.size, true, this.streamed);
   }
 
   /**
@@ -462,7 +465,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         for (const t of tensorsIn(input)) if (!kept.has(t)) t.dispose();
         yield { value: output };
       }
-    }, this.size, this.reshuffles);
+    }, this.size, this.reshuffles, this.streamed);
   }
 
   /** Keep the elements for which `predicate` is true (rejected elements' tensors are disposed). Size becomes unknown. */
@@ -475,7 +478,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         if (predicate(value, index++)) yield { value };
         else for (const t of tensorsIn(value)) t.dispose();
       }
-    }, undefined, this.reshuffles);
+    }, undefined, this.reshuffles, this.streamed);
   }
 
   /** The first `count` elements of each pass. */
@@ -489,7 +492,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         yield item;
         if (++k >= count) return;
       }
-    }, this.size === undefined ? undefined : Math.min(count, this.size), this.reshuffles);
+    }, this.size === undefined ? undefined : Math.min(count, this.size), this.reshuffles, this.streamed);
   }
 
   /** All but the first `count` elements of each pass (skipped elements are disposed). */
@@ -502,7 +505,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         if (k++ < count) disposeItem(item);
         else yield item;
       }
-    }, this.size === undefined ? undefined : Math.max(0, this.size - count), this.reshuffles);
+    }, this.size === undefined ? undefined : Math.max(0, this.size - count), this.reshuffles, this.streamed);
   }
 
   /** Repeat the dataset `times` passes per pass (default: forever — then bound it with `take`). */
@@ -510,7 +513,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     const upstream = this.pass;
     return new Dataset<T>(async function* () {
       for (let r = 0; r < times; r++) yield* upstream();
-    }, this.size === undefined || !Number.isFinite(times) ? undefined : this.size * times, this.reshuffles);
+    }, this.size === undefined || !Number.isFinite(times) ? undefined : this.size * times, this.reshuffles, this.streamed);
   }
 
   /**
@@ -548,7 +551,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
             if (part[pos++] === k) yield item;
             else disposeItem(item);
           }
-        }, s),
+        }, s, false, this.streamed),
     );
   }
 
@@ -571,7 +574,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         for (const p of queue) p.then((s) => !s.done && disposeItem(s.value), () => {});
         await it.return();
       }
-    }, this.size, this.reshuffles);
+    }, this.size, this.reshuffles, this.streamed);
   }
 
   // ---------------- consuming ----------------
@@ -602,7 +605,12 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
 
   /** Text shown in notebooks and logs. */
   toString(): string {
-    return `Dataset(size=${this.size ?? "unknown"}${this.reshuffles ? ", shuffled" : ""})`;
+    return `Dataset(size=${this.size ?? "unknown"}${this.reshuffles ? ", shuffled" : ""}${this.streamed ? ", streamed" : ""})`;
+  }
+
+  /** Rich display protocol: a notebook shows the summary line. */
+  [Symbol.for("jupyter.mimebundle")](): Record<string, string> {
+    return { "text/plain": this.toString() };
   }
 }
 
