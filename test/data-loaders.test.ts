@@ -74,7 +74,8 @@ test("mnist: subsets, raw int32 pixels and layouts", async () => {
   assert.is((await m.yTrain.data())[0], 5);
   const flat = await data.mnist({ trainSize: 10, testSize: 10, layout: "flat" });
   assert.equal([...flat.xTrain.shape], [10, 784]);
-  const chw = await data.mnist({ trainSize: 10, testSize: 10, layout: "chw" });
+  const chw = await data.mnist({ trainSize: 10, testSize: 10, layout: "chw", backend: "cpu" });
+  assert.is(chw.xTrain.backend, "cpu");
   assert.equal([...chw.xTest.shape], [10, 1, 28, 28]);
   // Same pixels whatever the layout: float = int / 255.
   const f = await flat.xTrain.data();

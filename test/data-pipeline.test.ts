@@ -138,7 +138,7 @@ test("map and filter: applied per element, tensors they drop are disposed (no le
     }
   }
   assert.is(dn.memory().numTensors, before, "every tensor the pipeline made was disposed");
-  const evens = Dataset.fromTensors(x, y).filter((e) => e.ys!.itemSync() % 2 === 0).batch(10);
+  const evens = Dataset.fromTensors(x, y).filter(async (e) => (await e.ys!.item()) % 2 === 0).batch(10);
   assert.equal(await labelsOf(evens), [[0, 2, 4, 6, 8, 10]]);
   assert.is(dn.memory().numTensors, before);
   // forEach disposes for the caller.

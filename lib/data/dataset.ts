@@ -468,14 +468,14 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     }, this.size, this.reshuffles, this.streamed);
   }
 
-  /** Keep the elements for which `predicate` is true (rejected elements' tensors are disposed). Size becomes unknown. */
-  filter(predicate: (element: T, index: number) => boolean): Dataset<T> {
+  /** Keep the elements for which `predicate` is true (rejected elements' tensors are disposed). Size becomes unknown. May be async (to read a tensor). */
+  filter(predicate: (element: T, index: number) => boolean | Promise<boolean>): Dataset<T> {
     const upstream = this.pass;
     return new Dataset<T>(async function* () {
       let index = 0;
       for await (const item of upstream()) {
         const value = materialize(item);
-        if (predicate(value, index++)) yield { value };
+        if (await predicate(value, index++)) yield { value };
         else for (const t of tensorsIn(value)) t.dispose();
       }
     }, undefined, this.reshuffles, this.streamed);

@@ -29,13 +29,13 @@ export function sizeOfShape(shape: readonly number[]): number {
  * Create a Tensor holding a host array. The array must not be used afterwards: a backend with
  * `adopt` keeps it as the tensor's storage.
  */
-export function toTensor(h: HostArray): Tensor {
+export function toTensor(h: HostArray, on?: Backend): Tensor {
   if (h.data.length !== sizeOfShape(h.shape)) {
     throw new Error(`data: ${h.data.length} values do not fill shape [${h.shape.join(", ")}]`);
   }
   // Straight to the backend: `tensor()` would make one more full copy (costly for 188 MB of MNIST).
   // A backend that can take ownership of a fresh array (`adopt`) avoids even the upload copy.
-  const backend = currentBackend() as Backend & { adopt?: (data: TypedArray, dtype: DType) => Buf };
+  const backend = (on ?? currentBackend()) as Backend & { adopt?: (data: TypedArray, dtype: DType) => Buf };
   const whole = h.data.byteOffset === 0 && h.data.byteLength === h.data.buffer.byteLength;
   const buf = backend.adopt && whole ? backend.adopt(h.data, h.dtype) : backend.upload(h.data, h.dtype);
   return fromBuf(backend, buf, [...h.shape], h.dtype);

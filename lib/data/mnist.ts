@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import type { Tensor } from "../tensor.js";
 import { decodeValues, isGzip, parseIdxHeader } from "./idx.js";
 import { toTensor } from "./host.js";
+import { loadBackend } from "../backend/registry.js";
 import { packageDir, locateDataFile, type DataFileSpec, type DataLocation } from "./sources.js";
 import { join } from "node:path";
 
@@ -27,6 +28,12 @@ export interface ImageDatasetOptions extends DataLocation {
    * `"flat"` [N, 784] for dense networks.
    */
   layout?: "hw" | "hwc" | "chw" | "flat";
+  /**
+   * Backend that holds the tensors (default: the current one). `"cpu"` keeps the full set in host
+   * memory, e.g. when a GPU's buffers are smaller than the 188 MB of float32 training images;
+   * feed it in batches with `Dataset.fromTensors(xTrain, yTrain).batch(n)` (batches go to the current backend).
+   */
+  backend?: string;
 }
 
 /** A train/test image-classification dataset. The caller owns (and may dispose) the tensors. */
@@ -108,6 +115,7 @@ async function loadIdxImageDataset(set: IdxSourceSet, opts: ImageDatasetOptions)
   const names = [FILES.trainImages, FILES.trainLabels, FILES.testImages, FILES.testLabels];
   const paths = await Promise.all(names.map((n) => locateDataFile(fileSpec(set, n), { dir: opts.dir })));
   const bytes = await Promise.all(paths.map((p) => readMaybeGzip(p, set.dataset)));
+  const backend = opts.backend ? await loadBackend(opts.backend) : undefined;
   const split = (i: number, size: number | undefined, which: string) => {
     const images = checkImageIdx(bytes[i], paths[i], set.dataset, "images");
     const labels = checkImageIdx(bytes[i + 1], paths[i + 1], set.dataset, "labels");
@@ -142,8 +150,8 @@ async function loadIdxImageDataset(set: IdxSourceSet, opts: ImageDatasetOptions)
     const shape =
       layout === "flat" ? [take, h * w] : layout === "hwc" ? [take, h, w, 1] : layout === "chw" ? [take, 1, h, w] : [take, h, w];
     return {
-      x: toTensor({ dtype: opts.dtype === "int32" ? "int32" : "float32", shape, data: xData }),
-      y: toTensor({ dtype: "int32", shape: [take], data: y }),
+      x: toTensor({ dtype: opts.dtype === "int32" ? "int32" : "float32", shape, data: xData }, backend),
+      y: toTensor({ dtype: "int32", shape: [take], data: y }, backend),
     };
   };
   const train = split(0, opts.trainSize, "train");
