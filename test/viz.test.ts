@@ -306,7 +306,8 @@ test("surface3d: plotly figure with surface + paths; plotly.js inlined in the fi
   const chart = viz.surface3d(rosenbrock, { paths: [{ name: "SGD", points: path }, { name: "Adam", points: { x: [0, 1], y: [0, 1] } }], resolution: 30 });
   const fig = chart.figure;
   assert.equal(fig.data.map((d) => d.type), ["surface", "scatter3d", "scatter3d"]);
-  assert.equal((fig.data[1].z as number[])[4], 0, "path z from the function");
+  const lift = (fig.data[1].z as number[])[4];
+  assert.ok(lift > 0 && lift < 0.01 * 2600, `path z from the function (0 at the minimum) plus a 1% lift, got ${lift}`);
   assert.is((fig.data[0].z as number[][]).length, 30);
   viz.resetPlotlyInline();
   const first = await chart.mimeBundle();
@@ -319,7 +320,7 @@ test("surface3d: plotly figure with surface + paths; plotly.js inlined in the fi
   // A grid instead of a function: path z is interpolated.
   const grid = { x: [0, 1, 2], y: [0, 1], z: [[0, 1, 2], [10, 11, 12]] };
   const g = viz.surface3d(grid, { paths: [{ points: [[0.5, 0.5]] }] });
-  assert.equal(g.figure.data[1].z, [5.5]);
+  assert.equal(g.figure.data[1].z, [5.5 + 0.12], "bilinear z (5.5) + 1% of the z range (12)");
 });
 
 test("save: .svg/.png/.html/.json written atomically; PNG at 2× the SVG size", async () => {

@@ -179,13 +179,15 @@ function findDisplayBridge(): DisplayBridge | null {
 }
 
 export interface LiveChartOptions extends LossCurveOptions {
-  /** Minimum time between redraws (default 500 ms); grows to 10× the last render time so drawing stays ≤ ~10% of training. */
+  /** Minimum time between redraws (default 500 ms). */
   minIntervalMs?: number;
+  /** Largest fraction of wall time spent redrawing (default 0.1): the interval grows to lastRenderMs / renderBudget. */
+  renderBudget?: number;
   /** Batches per epoch, so batch points sit at fractional epochs; learned after the first epoch if omitted. */
   stepsPerEpoch?: number;
   /** EMA factor for the smoothed batch curve (0 = none, default 0.9), debiased like TensorBoard's. */
   smoothing?: number;
-  /** Most batch points drawn per metric; longer runs are averaged into this many buckets (default 1000). */
+  /** Most batch points drawn per metric; longer runs are averaged into this many buckets (default 300). */
   maxBatchPoints?: number;
   /** Where to draw; default the kernel's display bridge when running in a dawnet notebook, else nowhere. */
   display?: DisplayBridge | null;
@@ -204,6 +206,8 @@ interface BatchPoint {
 export class LiveChart extends Chart {
   /** Redraws sent to the display so far. */
   renderCount = 0;
+  /** Milliseconds the last redraw took (spec + SVG + send). */
+  lastRenderMs = 0;
   /** The last redraw error (drawing never throws into the training loop). */
   lastError: unknown = null;
   private readonly options: LiveChartOptions;
@@ -293,7 +297,7 @@ export class LiveChart extends Chart {
     const xOfStep = (step: number) => (perEpoch !== undefined ? step / perEpoch : step);
     const rows: CurveRow[] = [];
     const beta = this.options.smoothing ?? 0.9;
-    const maxPoints = this.options.maxBatchPoints ?? 1000;
+    const maxPoints = this.options.maxBatchPoints ?? 300;
     const metrics = new Set<string>();
     for (const b of this.batches) for (const k of Object.keys(b.logs)) metrics.add(k);
     for (const metric of metrics) {
@@ -362,7 +366,8 @@ export class LiveChart extends Chart {
       this.lastError = err;
     }
     const ms = performance.now() - t0;
-    this.intervalMs = Math.max(this.options.minIntervalMs ?? 500, 10 * ms);
+    this.lastRenderMs = ms;
+    this.intervalMs = Math.max(this.options.minIntervalMs ?? 500, ms / (this.options.renderBudget ?? 0.1));
     this.lastRenderEnd = performance.now();
   }
 }

@@ -220,7 +220,7 @@ export function contour(input: SurfaceInput, options: SurfaceOptions = {}): Vega
   return new VegaLiteChart(contourSpec(s, options, log), describeSurface("contour", s, options, log), { raster: true });
 }
 
-/** Interactive 3-D surface (plotly) with optimizer paths; its static form is the contour plot. */
+/** Interactive 3-D surface (plotly) with optimizer paths; its static form is the contour plot. Height is z; with logScale, color is log₁₀ z. */
 export function surface3d(input: SurfaceInput, options: SurfaceOptions = {}): PlotlyChart {
   const s = sample(input, options, 60, "surface3d");
   const log = useLog(s.z, options.logScale);
@@ -243,6 +243,9 @@ export function surface3d(input: SurfaceInput, options: SurfaceOptions = {}): Pl
     },
   ];
   const colors = ["#e45756", "#f58518", "#222222", "#ff9da6", "#eeca3b", "#b279a2", ...CATEGORY_COLORS];
+  const [zLo, zHi] = minMax(s.z);
+  // Paths float 1% of the z range above the surface so it does not hide them (hover shows the true z).
+  const lift = 0.01 * (zHi - zLo);
   pathsWithZ(options, s.at).forEach((p, i) => {
     data.push({
       type: "scatter3d",
@@ -250,7 +253,9 @@ export function surface3d(input: SurfaceInput, options: SurfaceOptions = {}): Pl
       name: p.name,
       x: p.xs,
       y: p.ys,
-      z: p.zs,
+      z: p.zs.map((z) => z + lift),
+      text: p.zs.map((z, k) => `${p.name} step ${k}: ${zTitle} ${fmt(z)}`),
+      hoverinfo: "text",
       line: { color: colors[i % colors.length], width: 6 },
       marker: { color: colors[i % colors.length], size: 3 },
     });
@@ -265,7 +270,7 @@ export function surface3d(input: SurfaceInput, options: SurfaceOptions = {}): Pl
       scene: {
         xaxis: { title: { text: options.xTitle ?? "w₁" } },
         yaxis: { title: { text: options.yTitle ?? "w₂" } },
-        zaxis: { title: { text: zTitle }, type: log ? "log" : "linear" },
+        zaxis: { title: { text: zTitle } },
       },
       legend: { x: 0, y: 1 },
     },
