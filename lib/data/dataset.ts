@@ -111,7 +111,7 @@ function stackHost(parts: HostArray[], op: string, which: string): HostArray {
   return { dtype: first.dtype, shape: [parts.length, ...first.shape], data };
 }
 
-/** Copy and reorder a typed array's rows, used by full shuffles of in-memory data. */
+/** Row i of a host array as a view (no copy). */
 function rowView(h: HostArray, i: number): HostArray {
   const shape = h.shape.slice(1);
   const n = sizeOfShape(shape);
@@ -264,6 +264,7 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
   /**
    * Elements from a generator function, called once per pass (so it must start over each time).
    * Yield `{ xs, ys }` objects to use `batch`; tensors yielded become the pipeline's to dispose.
+   * Plain numbers and arrays batch as float32: yield an int32 tensor for integer class labels.
    */
   static fromGenerator<U>(generator: () => Iterable<U> | AsyncIterable<U>, opts: { size?: number } = {}): Dataset<U> {
     return new Dataset<U>(async function* () {
