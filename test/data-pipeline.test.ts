@@ -210,6 +210,12 @@ test("fromIdxFiles streams raw and gzipped IDX files lazily; a truncated file fa
   }
   assert.is(got, 20);
   await rejects(() => Dataset.fromIdxFiles(rawImg, join(dir, "nope")), /Dataset\.fromIdxFiles: cannot read .*nope/);
+  // Labels are 0…9 here: with numClasses 5 the first 5 arrives at example 5, byte 8 + 5.
+  const five = await Dataset.fromIdxFiles(rawImg, rawLbl, { numClasses: 5 });
+  await rejects(() => five.batch(64).toArray(), /lbl-idx1-ubyte: label 5 out of range at example 5 \(byte offset 13\); expected 0…4/);
+  const quote = join(dir, "open-quote.csv");
+  writeFileSync(quote, 'a,b\n1,2\n3,"4\n');
+  await rejects(async () => (await Dataset.fromCsv(quote, { label: "b" })).toArray(), /Dataset\.fromCsv: .*open-quote\.csv: Quote Not Closed.*line 3/);
   writeFileSync(join(dir, "short-lbl"), data.encodeIdx("uint8", [3], [1, 2, 3]));
   await rejects(() => Dataset.fromIdxFiles(rawImg, join(dir, "short-lbl")), /short-lbl has 3 labels but .*img-idx3-ubyte has 37 examples/);
   const badGz = join(dir, "bad.gz");

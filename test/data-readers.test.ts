@@ -119,6 +119,7 @@ test("readCsv: a ragged row, a bad number, a bad column name and an empty file a
   throws(() => data.readCsv(write("notint.csv", "a\n1.5\n"), { dtypes: { a: "int32" } }), /row 1 \(line 2\), column "a": expected an integer, found "1.5"/);
   throws(() => data.readCsv(ragged, { columns: ["zz"] }), /no column "zz"; the file has columns "a", "b", "c"/);
   throws(() => data.readCsv(write("empty.csv", "")), /empty\.csv: the file is empty/);
+  throws(() => data.readCsv(write("cut.csv", 'a,b\n1,2\n3,"4\n')), /readCsv: .*cut\.csv: Quote Not Closed.*at line 3/);
   throws(() => data.readCsv(join(dir, "nope.csv")), /readCsv: cannot read .*nope\.csv/);
 });
 

@@ -123,6 +123,8 @@ export interface FromIdxOptions {
   scale?: number;
   /** Bytes read from disk at a time (default 64 KiB): memory stays bounded whatever the file size. */
   chunkBytes?: number;
+  /** When given, every label must be an integer in 0…numClasses-1 (checked as the pass reads it). */
+  numClasses?: number;
 }
 
 export interface FromCsvOptions extends Omit<CsvOptions, "columns" | "dtypes"> {
@@ -326,7 +328,15 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
           for (let i = 0; i < sampleCount; i++) xData[i] = xv[i] * scale;
           const item: HostExample = { xs: { dtype: "float32", shape: sampleShape, data: xData } };
           if (ys) {
+            const at = ys.reader.offset;
             const yv = await readRecord(ys.reader, ys.header, labelCount, labelsPath!, k);
+            if (opts.numClasses !== undefined) {
+              for (let j = 0; j < yv.length; j++) {
+                if (!(yv[j] >= 0 && yv[j] < opts.numClasses && Number.isInteger(yv[j]))) {
+                  throw new Error(`${op}: ${labelsPath}: label ${yv[j]} out of range at example ${k} (byte offset ${at + j * ys.header.bytesPerValue}); expected 0…${opts.numClasses - 1}`);
+                }
+              }
+            }
             item.ys = asHost(yv, labelShape, ys.header.type === "float32" || ys.header.type === "float64" ? "float32" : "int32");
           }
           yield { host: item };
