@@ -290,6 +290,8 @@ test("trainTestSplit: sizes, seeded, disjoint, stratified proportions", async ()
   const ys = Array.from(await s.yTest.data());
   assert.is(ys.length, 8);
   assert.is(ys.filter((v) => v === 1).length, 2, "25% positives in, 25% positives out");
+  const s2 = await data.trainTestSplit(x, y, { testSize: 0.2, seed: 5, stratify: true });
+  assert.equal(Array.from(await s2.xTest.data()), Array.from(await s.xTest.data()), "stratify: true means stratify by y");
   const c = await data.trainTestSplit(x, undefined, { testSize: 5 });
   assert.equal([...c.xTest.shape], [5, 1]);
   await rejects(() => data.trainTestSplit(x, y, { testSize: 40 }), /testSize must be a fraction in \(0, 1\) or a count in 1…39/);

@@ -108,8 +108,8 @@ export interface TrainTestSplitOptions {
   testSize?: number;
   /** Seed of the shuffle (default 0): the same seed gives the same split. */
   seed?: number;
-  /** Labels to stratify by (int32 [N]); usually `y`. Each class keeps its proportion in both parts. */
-  stratify?: Tensor;
+  /** Labels to stratify by (int32 [N]), or `true` for `y`. Each class keeps its proportion in both parts. */
+  stratify?: Tensor | boolean;
   /** Shuffle before splitting (default true). false: the test set is the last examples. */
   shuffle?: boolean;
 }
@@ -142,11 +142,13 @@ export async function trainTestSplit(x: Tensor, y: Tensor | undefined, opts: Tra
   }
   const rng = createRng(opts.seed ?? 0);
   let testRows: number[] = [], trainRows: number[] = [];
-  if (opts.stratify) {
-    if (opts.stratify.shape.length !== 1 || opts.stratify.shape[0] !== n) {
-      throw new Error(`trainTestSplit: stratify must be labels of shape [${n}], got [${opts.stratify.shape.join(", ")}]`);
+  const strata = opts.stratify === true ? y : opts.stratify || undefined;
+  if (opts.stratify === true && !y) throw new Error(`trainTestSplit: stratify: true needs labels y (or pass the labels tensor as stratify)`);
+  if (strata) {
+    if (strata.shape.length !== 1 || strata.shape[0] !== n) {
+      throw new Error(`trainTestSplit: stratify needs one label per example, shape [${n}]; got [${strata.shape.join(", ")}]`);
     }
-    const labels = await opts.stratify.data();
+    const labels = await strata.data();
     const byClass = new Map<number, number[]>();
     labels.forEach((c, i) => {
       const list = byClass.get(c) ?? [];
