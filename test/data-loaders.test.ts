@@ -27,10 +27,11 @@ function meanStd(values: ArrayLike<number>): [number, number] {
 }
 
 test("mnist: 60k/10k, float32 [N,28,28] in [0,1], labels int32, known facts, loads fast", async () => {
-  const t0 = performance.now();
+  const t0 = performance.now(), cpu0 = process.cpuUsage();
   const m = await data.mnist();
-  const ms = performance.now() - t0;
-  console.log(`measured: mnist() full 60k+10k load ${ms.toFixed(0)} ms`);
+  const ms = performance.now() - t0, cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  console.log(`measured: mnist() full 60k+10k load ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)})`);
   assert.equal([...m.xTrain.shape], [60000, 28, 28]);
   assert.equal([...m.yTrain.shape], [60000]);
   assert.equal([...m.xTest.shape], [10000, 28, 28]);
@@ -57,7 +58,9 @@ test("mnist: 60k/10k, float32 [N,28,28] in [0,1], labels int32, known facts, loa
   // Pixel (row 14, col 14) of the first training image (a 5) is ink; values are k/255.
   assert.ok(Math.abs(x[14 * 28 + 14] * 255 - Math.round(x[14 * 28 + 14] * 255)) < 1e-4);
   for (const t of [m.xTrain, m.yTrain, m.xTest, m.yTest]) t.dispose();
-  assert.ok(ms < 3000, `mnist() took ${ms.toFixed(0)} ms (budget: well under a second on an idle machine, 3 s in CI)`);
+  // CPU time is what the loader costs; wall time also counts other processes on a shared 2-core CI box.
+  assert.ok(cpuMs < 1500, `mnist() used ${cpuMs.toFixed(0)} ms of CPU (budget: well under a second; 1.5 s allows slow page faults)`);
+  assert.ok(ms < 15000, `mnist() took ${ms.toFixed(0)} ms of wall time`);
 });
 
 test("mnist: subsets, raw int32 pixels and layouts", async () => {
