@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { matmulCpu } from "../lib/backend/cpu/matmul.js";
 import { conv2dCpu, conv2dGradFilterCpu, conv2dGradInputCpu, pool2dCpu, pool2dGradCpu } from "../lib/backend/cpu/conv.js";
 import { threadsAvailable } from "../lib/backend/cpu/gemm-threads.js";
+import { gemmConfig } from "../lib/backend/cpu/gemm-f32.js";
 import type { Conv2dParams, MatmulParams, Pool2dParams } from "../lib/backend/backend.js";
 
 let seed = 12345;
@@ -63,13 +64,34 @@ function checkMatmul(batch: number, m: number, k: number, n: number, transA: boo
 
 const SIZES = [1, 3, 17, 65, 257];
 
-test("matmul float32 matches the reference on odd shapes, all transpositions", () => {
-  const shapes: [number, number, number][] = [];
-  for (const m of SIZES) for (const n of SIZES) shapes.push([m, 17, n]);
-  for (const k of SIZES) shapes.push([65, k, 3], [3, k, 65], [17, k, 17]);
-  shapes.push([257, 257, 65], [65, 300, 257], [4, 2048, 9]);
-  for (const [m, k, n] of shapes)
-    for (const transA of [false, true]) for (const transB of [false, true]) checkMatmul(1, m, k, n, transA, transB);
+const ODD_SHAPES: [number, number, number][] = [];
+for (const m of SIZES) for (const n of SIZES) ODD_SHAPES.push([m, 17, n]);
+for (const k of SIZES) ODD_SHAPES.push([65, k, 3], [3, k, 65], [17, k, 17]);
+ODD_SHAPES.push([257, 257, 65], [65, 300, 257], [4, 2048, 9]);
+
+/** Runs `fn` with the GEMM path thresholds changed, restoring them after. */
+function withConfig(config: Partial<typeof gemmConfig>, fn: () => void): void {
+  const saved = { ...gemmConfig };
+  Object.assign(gemmConfig, config);
+  try {
+    fn();
+  } finally {
+    Object.assign(gemmConfig, saved);
+  }
+}
+
+test("matmul float32 (direct driver) matches the reference on odd shapes, all transpositions", () => {
+  withConfig({ parallelMinMacs: Infinity }, () => {
+    for (const [m, k, n] of ODD_SHAPES)
+      for (const transA of [false, true]) for (const transB of [false, true]) checkMatmul(1, m, k, n, transA, transB);
+  });
+});
+
+test("matmul float32 (packed driver) matches the reference on odd shapes, all transpositions", () => {
+  withConfig({ parallelMinMacs: Infinity, packedMinDim: 1 }, () => {
+    for (const [m, k, n] of ODD_SHAPES)
+      for (const transA of [false, true]) for (const transB of [false, true]) checkMatmul(1, m, k, n, transA, transB);
+  });
 });
 
 test("matmul float32 batched, with batch stride 0 on either side", () => {
@@ -83,19 +105,6 @@ test("matmul k = 0 gives zeros", () => {
   const out = new Float32Array(12).fill(NaN);
   matmulCpu(new Float32Array(0), new Float32Array(0), out, { batch: 1, m: 64, k: 0, n: 64, aBatchStride: 0, bBatchStride: 0, transA: false, transB: false });
   assert.ok(out.every((v) => v === 0));
-});
-
-test("matmul float32 on the worker thread (large product) matches the reference", async () => {
-  // The worker starts on the first large product; products run single-threaded until it is ready.
-  checkMatmul(1, 260, 130, 150, false, false);
-  for (let i = 0; i < 100 && !threadsAvailable(); i++) await new Promise((r) => setTimeout(r, 20));
-  if (!threadsAvailable()) {
-    console.log("skipped: worker thread unavailable (one CPU or DAWNET_CPU_THREADS=1); single-thread path checked above");
-    return;
-  }
-  checkMatmul(1, 260, 130, 150, false, false);
-  checkMatmul(1, 257, 257, 65, true, true);
-  checkMatmul(2, 131, 300, 129, false, true, "a");
 });
 
 test("matmul float64 and int32 use exact loops", () => {
@@ -240,6 +249,27 @@ test("max pooling propagates NaN", () => {
   const out = new Float32Array(1);
   pool2dCpu("max", Float32Array.of(1, NaN, 3, 2), out, p);
   assert.ok(Number.isNaN(out[0]));
+});
+
+test("matmul float32 on the worker thread (large product) matches the reference", async () => {
+  // The worker starts on the first large product; products run single-threaded until it is ready.
+  checkMatmul(1, 260, 130, 150, false, false);
+  for (let i = 0; i < 100 && !threadsAvailable(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!threadsAvailable()) {
+    console.log("skipped: worker thread unavailable (one CPU or DAWNET_CPU_THREADS=1); single-thread path checked above");
+    return;
+  }
+  // Lowered thresholds put small products on both threads, through both drivers.
+  for (const packedMinDim of [Infinity, 1]) {
+    withConfig({ parallelMinMacs: 1, packedMinDim }, () => {
+      checkMatmul(1, 260, 130, 150, false, false);
+      checkMatmul(1, 257, 257, 65, true, true);
+      checkMatmul(2, 131, 300, 129, false, true, "a");
+      checkMatmul(1, 17, 65, 3, true, false);
+      checkMatmul(1, 9, 3, 1, false, false);
+      checkConv(conv({ n: 3, h: 13, w: 13, cin: 32, cout: 64, pad: [1, 1, 1, 1] }));
+    });
+  }
 });
 
 test.run();

@@ -8,19 +8,8 @@ import { gemmF32 } from "./gemm-f32.js";
 
 type Arr = Float32Array | Float64Array;
 
-// Patch-matrix budget per chunk (floats): 4 Mi floats = 16 MiB, big enough that GEMMs stay efficient.
+// Patch-matrix budget per chunk (floats): 4 Mi floats = 16 MiB of WASM heap, big enough that GEMMs stay efficient.
 const COLS_BUDGET = 4 * 1024 * 1024;
-let colsScratch = new Float32Array(0);
-let tmpScratch = new Float32Array(0);
-
-function scratch(which: "cols" | "tmp", floats: number): Float32Array {
-  if (which === "cols") {
-    if (colsScratch.length < floats) colsScratch = new Float32Array(floats);
-    return colsScratch;
-  }
-  if (tmpScratch.length < floats) tmpScratch = new Float32Array(floats);
-  return tmpScratch;
-}
 
 /** A 1×1, stride-1, unpadded convolution is a plain matmul over the input itself. */
 function isPointwise(p: Conv2dParams): boolean {
@@ -33,45 +22,44 @@ function chunkRows(p: Conv2dParams): number {
   return Math.max(1, Math.min(p.n * p.oh * p.ow, Math.floor(COLS_BUDGET / K)));
 }
 
-/** Patch rows [r0, r0+rows) of x into cols [rows, kh·kw·cin]; out-of-image taps are zeros. */
-function im2col(x: Float32Array, cols: Float32Array, p: Conv2dParams, r0: number, rows: number): void {
+/** Patch rows [r0, r0+rows) of x into cols[at...] as [rows, kh·kw·cin]; out-of-image taps are zeros. */
+function im2col(x: Float32Array, cols: Float32Array, at: number, p: Conv2dParams, r0: number, rows: number): void {
   const { h, w: W, cin, kh, kw, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
-  const K = kh * kw * cin;
   let b = Math.floor(r0 / (oh * ow)), oy = Math.floor((r0 % (oh * ow)) / ow), ox = r0 % ow;
+  let d = at;
   for (let r = 0; r < rows; r++) {
-    let d = r * K;
     for (let ky = 0; ky < kh; ky++) {
       const iy = oy * strideH + ky * dilationH - padTop;
       const rowInside = iy >= 0 && iy < h;
-      for (let kx = 0; kx < kw; kx++, d += cin) {
+      const rowBase = (b * h + iy) * W;
+      for (let kx = 0; kx < kw; kx++) {
         const ix = ox * strideW + kx * dilationW - padLeft;
         if (!rowInside || ix < 0 || ix >= W) {
-          cols.fill(0, d, d + cin);
+          for (let c = 0; c < cin; c++) cols[d++] = 0;
           continue;
         }
-        const s = ((b * h + iy) * W + ix) * cin;
-        if (cin >= 16) cols.set(x.subarray(s, s + cin), d);
-        else for (let c = 0; c < cin; c++) cols[d + c] = x[s + c];
+        const s = (rowBase + ix) * cin;
+        for (let c = 0; c < cin; c++) cols[d++] = x[s + c];
       }
     }
     if (++ox === ow) { ox = 0; if (++oy === oh) { oy = 0; b++; } }
   }
 }
 
-/** Adjoint of im2col: adds the patch rows back into dx. */
-function col2im(cols: Float32Array, dx: Float32Array, p: Conv2dParams, r0: number, rows: number): void {
+/** Adjoint of im2col: adds patch rows (row stride ld in cols) back into dx. */
+function col2im(cols: Float32Array, at: number, ld: number, dx: Float32Array, p: Conv2dParams, r0: number, rows: number): void {
   const { h, w: W, cin, kh, kw, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
-  const K = kh * kw * cin;
   let b = Math.floor(r0 / (oh * ow)), oy = Math.floor((r0 % (oh * ow)) / ow), ox = r0 % ow;
   for (let r = 0; r < rows; r++) {
-    let s = r * K;
+    let s = at + r * ld;
     for (let ky = 0; ky < kh; ky++) {
       const iy = oy * strideH + ky * dilationH - padTop;
       const rowInside = iy >= 0 && iy < h;
+      const rowBase = (b * h + iy) * W;
       for (let kx = 0; kx < kw; kx++, s += cin) {
         const ix = ox * strideW + kx * dilationW - padLeft;
         if (!rowInside || ix < 0 || ix >= W) continue;
-        const d = ((b * h + iy) * W + ix) * cin;
+        const d = (rowBase + ix) * cin;
         for (let c = 0; c < cin; c++) dx[d + c] += cols[s + c];
       }
     }
@@ -79,54 +67,54 @@ function col2im(cols: Float32Array, dx: Float32Array, p: Conv2dParams, r0: numbe
   }
 }
 
-/** out [n, oh, ow, cout] = conv2d(x [n, h, w, cin], w [kh, kw, cin, cout]). */
+/** out [n, oh, ow, cout] = conv2d(x [n, h, w, cin], w [kh, kw, cin, cout]): im2col rows (written straight into the GEMM heap) · w. */
 export function conv2dCpu(x: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
   if (!(x instanceof Float32Array && w instanceof Float32Array && out instanceof Float32Array)) return conv2dLoops(x, w, out, p);
   const K = p.kh * p.kw * p.cin, M = p.n * p.oh * p.ow;
   const W = { data: w, offset: 0, rowStride: p.cout, colStride: 1 };
-  if (isPointwise(p)) return gemmF32({ data: x, offset: 0, rowStride: K, colStride: 1 }, W, M, K, p.cout, out, 0);
+  if (isPointwise(p)) return gemmF32({ data: x, offset: 0, rowStride: K, colStride: 1 }, W, M, K, p.cout, { out, offset: 0 });
   const chunk = chunkRows(p);
-  const cols = scratch("cols", chunk * K);
   for (let r0 = 0; r0 < M; r0 += chunk) {
     const rows = Math.min(chunk, M - r0);
-    im2col(x, cols, p, r0, rows);
-    gemmF32({ data: cols, offset: 0, rowStride: K, colStride: 1 }, W, rows, K, p.cout, out, r0 * p.cout);
+    gemmF32((heap, at) => im2col(x, heap, at, p, r0, rows), W, rows, K, p.cout, { out, offset: r0 * p.cout });
   }
 }
 
-/** out [n, h, w, cin] = gradient of conv2d with respect to its input, given dy [n, oh, ow, cout]. */
+/** out [n, h, w, cin] = gradient of conv2d with respect to its input: col2im(dy · wᵀ). */
 export function conv2dGradInputCpu(dy: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
   if (!(dy instanceof Float32Array && w instanceof Float32Array && out instanceof Float32Array)) return conv2dGradInputLoops(dy, w, out, p);
   const K = p.kh * p.kw * p.cin, M = p.n * p.oh * p.ow;
-  // dcols = dy · wᵀ, with w read as [cout, K] through swapped strides.
+  // w read as [cout, K] through swapped strides.
   const Wt = { data: w, offset: 0, rowStride: 1, colStride: p.cout };
-  if (isPointwise(p)) return gemmF32({ data: dy, offset: 0, rowStride: p.cout, colStride: 1 }, Wt, M, p.cout, K, out, 0);
+  if (isPointwise(p)) return gemmF32({ data: dy, offset: 0, rowStride: p.cout, colStride: 1 }, Wt, M, p.cout, K, { out, offset: 0 });
   out.fill(0);
   const chunk = chunkRows(p);
-  const dcols = scratch("cols", chunk * K);
   for (let r0 = 0; r0 < M; r0 += chunk) {
     const rows = Math.min(chunk, M - r0);
-    gemmF32({ data: dy, offset: r0 * p.cout, rowStride: p.cout, colStride: 1 }, Wt, rows, p.cout, K, dcols, 0);
-    col2im(dcols, out, p, r0, rows);
+    gemmF32({ data: dy, offset: r0 * p.cout, rowStride: p.cout, colStride: 1 }, Wt, rows, p.cout, K, (heap, at, ld) => col2im(heap, at, ld, out, p, r0, rows));
   }
 }
 
-/** out [kh, kw, cin, cout] = gradient of conv2d with respect to its filter: colsᵀ · dy summed over chunks. */
+/** out [kh, kw, cin, cout] = gradient of conv2d with respect to its filter, computed as its transpose dyᵀ · cols, summed over chunks. */
 export function conv2dGradFilterCpu(x: Arr, dy: Arr, out: Arr, p: Conv2dParams): void {
   if (!(x instanceof Float32Array && dy instanceof Float32Array && out instanceof Float32Array)) return conv2dGradFilterLoops(x, dy, out, p);
   const K = p.kh * p.kw * p.cin, M = p.n * p.oh * p.ow, cout = p.cout;
-  if (isPointwise(p)) {
-    return gemmF32({ data: x, offset: 0, rowStride: 1, colStride: K }, { data: dy, offset: 0, rowStride: cout, colStride: 1 }, K, M, cout, out, 0);
-  }
-  const chunk = chunkRows(p);
-  const cols = scratch("cols", chunk * K);
-  const partial: Float32Array = M > chunk ? scratch("tmp", K * cout) : out;
+  out.fill(0);
+  // C = dWᵀ [cout, K]; add it transposed into out [K, cout].
+  const addTransposed = (heap: Float32Array, at: number, ld: number) => {
+    for (let o = 0; o < cout; o++) {
+      const row = at + o * ld;
+      for (let kk = 0; kk < K; kk++) out[kk * cout + o] += heap[row + kk];
+    }
+  };
+  const chunk = isPointwise(p) ? M : chunkRows(p);
   for (let r0 = 0; r0 < M; r0 += chunk) {
     const rows = Math.min(chunk, M - r0);
-    im2col(x as Float32Array, cols, p, r0, rows);
-    const target: Float32Array = r0 === 0 ? out : partial;
-    gemmF32({ data: cols, offset: 0, rowStride: 1, colStride: K }, { data: dy, offset: r0 * cout, rowStride: cout, colStride: 1 }, K, rows, cout, target, 0);
-    if (target !== out) for (let i = 0; i < K * cout; i++) out[i] += partial[i];
+    const dyT = { data: dy, offset: r0 * cout, rowStride: 1, colStride: cout };
+    const cols = isPointwise(p)
+      ? { data: x, offset: 0, rowStride: K, colStride: 1 }
+      : (heap: Float32Array, at: number) => im2col(x, heap, at, p, r0, rows);
+    gemmF32(dyT, cols, cout, rows, K, addTransposed);
   }
 }
 
@@ -217,77 +205,112 @@ function conv2dGradFilterLoops(x: Arr, dy: Arr, out: Arr, p: Conv2dParams): void
 }
 
 
-// ---- pooling: channels innermost so every window tap is a contiguous run ----
+// ---- pooling: channels innermost, so every window tap is a contiguous run written straight into out ----
 
 /** out [n, oh, ow, c] = max or mean over each window (padding ignored; avg divides by the in-image count). */
 export function pool2dCpu(op: "max" | "avg", x: Arr, out: Arr, p: Pool2dParams): void {
+  if (op === "max") maxPool(x, out, p);
+  else avgPool(x, out, p);
+}
+
+function maxPool(x: Arr, out: Arr, p: Pool2dParams): void {
   const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
-  const acc = new Float64Array(c);
+  let oo = 0;
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < oh; oy++) {
       const ys = oy * strideH - padTop, y0 = Math.max(ys, 0), y1 = Math.min(ys + kh, h);
-      for (let ox = 0; ox < ow; ox++) {
+      for (let ox = 0; ox < ow; ox++, oo += c) {
         const xs = ox * strideW - padLeft, x0 = Math.max(xs, 0), x1 = Math.min(xs + kw, w);
-        const oo = ((b * oh + oy) * ow + ox) * c;
-        const count = (y1 - y0) * (x1 - x0);
-        if (op === "max") {
-          acc.fill(-Infinity);
-          for (let y = y0; y < y1; y++)
-            for (let xx = x0; xx < x1; xx++) {
-              const base = ((b * h + y) * w + xx) * c;
-              // NaN wins and then sticks (v > NaN is false), like the reference.
-              for (let ch = 0; ch < c; ch++) {
-                const v = x[base + ch];
-                if (v > acc[ch] || v !== v) acc[ch] = v;
-              }
-            }
-          for (let ch = 0; ch < c; ch++) out[oo + ch] = acc[ch];
-        } else {
-          acc.fill(0);
-          for (let y = y0; y < y1; y++)
-            for (let xx = x0; xx < x1; xx++) {
-              const base = ((b * h + y) * w + xx) * c;
-              for (let ch = 0; ch < c; ch++) acc[ch] += x[base + ch];
-            }
-          const scale = count > 0 ? 1 / count : 0;
-          for (let ch = 0; ch < c; ch++) out[oo + ch] = acc[ch] * scale;
+        if (y0 >= y1 || x0 >= x1) {
+          for (let ch = 0; ch < c; ch++) out[oo + ch] = -Infinity;
+          continue;
         }
+        let first = true;
+        for (let y = y0; y < y1; y++)
+          for (let xx = x0; xx < x1; xx++) {
+            const base = ((b * h + y) * w + xx) * c;
+            if (first) {
+              for (let ch = 0; ch < c; ch++) out[oo + ch] = x[base + ch];
+              first = false;
+              continue;
+            }
+            // NaN wins and then sticks (v > NaN is false), like the reference.
+            for (let ch = 0; ch < c; ch++) {
+              const v = x[base + ch];
+              if (v > out[oo + ch] || v !== v) out[oo + ch] = v;
+            }
+          }
+      }
+    }
+}
+
+function avgPool(x: Arr, out: Arr, p: Pool2dParams): void {
+  const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
+  const acc = new Float64Array(c);
+  let oo = 0;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++) {
+      const ys = oy * strideH - padTop, y0 = Math.max(ys, 0), y1 = Math.min(ys + kh, h);
+      for (let ox = 0; ox < ow; ox++, oo += c) {
+        const xs = ox * strideW - padLeft, x0 = Math.max(xs, 0), x1 = Math.min(xs + kw, w);
+        const count = Math.max(0, y1 - y0) * Math.max(0, x1 - x0);
+        acc.fill(0);
+        for (let y = y0; y < y1; y++)
+          for (let xx = x0; xx < x1; xx++) {
+            const base = ((b * h + y) * w + xx) * c;
+            for (let ch = 0; ch < c; ch++) acc[ch] += x[base + ch];
+          }
+        const scale = count > 0 ? 1 / count : 0;
+        for (let ch = 0; ch < c; ch++) out[oo + ch] = acc[ch] * scale;
       }
     }
 }
 
 /** out [n, h, w, c] = gradient of pool2d w.r.t. x; max routes each dy to the first maximal element of its window. */
 export function pool2dGradCpu(op: "max" | "avg", x: Arr, dy: Arr, out: Arr, p: Pool2dParams): void {
-  const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
   out.fill(0);
-  const bestValue = new Float64Array(c);
+  if (op === "max") maxPoolGrad(x, dy, out, p);
+  else avgPoolGrad(dy, out, p);
+}
+
+function maxPoolGrad(x: Arr, dy: Arr, out: Arr, p: Pool2dParams): void {
+  const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
   const bestIndex = new Int32Array(c);
+  let oo = 0;
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < oh; oy++) {
       const ys = oy * strideH - padTop, y0 = Math.max(ys, 0), y1 = Math.min(ys + kh, h);
-      for (let ox = 0; ox < ow; ox++) {
+      for (let ox = 0; ox < ow; ox++, oo += c) {
         const xs = ox * strideW - padLeft, x0 = Math.max(xs, 0), x1 = Math.min(xs + kw, w);
-        const oo = ((b * oh + oy) * ow + ox) * c;
-        const count = (y1 - y0) * (x1 - x0);
-        if (count === 0) continue;
-        if (op === "avg") {
-          for (let y = y0; y < y1; y++)
-            for (let xx = x0; xx < x1; xx++) {
-              const base = ((b * h + y) * w + xx) * c;
-              for (let ch = 0; ch < c; ch++) out[base + ch] += dy[oo + ch] / count;
-            }
-          continue;
-        }
-        bestIndex.fill(-1);
+        if (y0 >= y1 || x0 >= x1) continue;
+        const firstBase = ((b * h + y0) * w + x0) * c;
+        for (let ch = 0; ch < c; ch++) bestIndex[ch] = firstBase + ch;
         for (let y = y0; y < y1; y++)
           for (let xx = x0; xx < x1; xx++) {
             const base = ((b * h + y) * w + xx) * c;
-            for (let ch = 0; ch < c; ch++) {
-              const v = x[base + ch];
-              if (bestIndex[ch] < 0 || v > bestValue[ch]) { bestValue[ch] = v; bestIndex[ch] = base + ch; }
-            }
+            if (base === firstBase) continue;
+            for (let ch = 0; ch < c; ch++) if (x[base + ch] > x[bestIndex[ch]]) bestIndex[ch] = base + ch;
           }
         for (let ch = 0; ch < c; ch++) out[bestIndex[ch]] += dy[oo + ch];
+      }
+    }
+}
+
+function avgPoolGrad(dy: Arr, out: Arr, p: Pool2dParams): void {
+  const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
+  let oo = 0;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++) {
+      const ys = oy * strideH - padTop, y0 = Math.max(ys, 0), y1 = Math.min(ys + kh, h);
+      for (let ox = 0; ox < ow; ox++, oo += c) {
+        const xs = ox * strideW - padLeft, x0 = Math.max(xs, 0), x1 = Math.min(xs + kw, w);
+        const count = Math.max(0, y1 - y0) * Math.max(0, x1 - x0);
+        if (count === 0) continue;
+        for (let y = y0; y < y1; y++)
+          for (let xx = x0; xx < x1; xx++) {
+            const base = ((b * h + y) * w + xx) * c;
+            for (let ch = 0; ch < c; ch++) out[base + ch] += dy[oo + ch] / count;
+          }
       }
     }
 }

@@ -1,9 +1,11 @@
 /**
- * Float32 GEMM entry point for the CPU backend: owns the WASM memory and module instance, runs the
- * blocked driver on this thread, and hands half the rows to a worker thread (gemm-threads.ts) when the
- * product is big enough to pay for the hand-off.
+ * Float32 GEMM entry point for the CPU backend: owns the WASM memory and module instance, stages the
+ * operands in it, runs the kernels on this thread, and hands half the rows to a worker thread
+ * (gemm-threads.ts) when the product is big enough to pay for the hand-off.
+ * Two drivers: "direct" (operands copied row-major into the heap and read in place; best for the
+ * small and skinny products of training) and "packed" (GotoBLAS panels; best for big square ones).
  */
-import { DEFAULT_TILING, gemmBlocked, gemmModuleBytes, packScratchFloats, type GemmTiling, type MacroFn, type StridedMatrix } from "./gemm-kernel.js";
+import { DEFAULT_TILING, gemmBlocked, gemmDirect, gemmModuleBytes, packScratchFloats, type DirectFn, type GemmTiling, type MacroFn, type StridedMatrix } from "./gemm-kernel.js";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-assembler.js";
 import { parallelGemm, startWorker, threadsAvailable } from "./gemm-threads.js";
 
@@ -16,6 +18,7 @@ export interface GemmRuntime {
   memory: WasmMemory;
   module: WasmModule;
   macro: MacroFn;
+  direct: DirectFn;
   heap(): Float32Array;
   /** Makes the memory at least `floats` floats long. */
   ensure(floats: number): void;
@@ -33,6 +36,7 @@ export function gemmRuntime(): GemmRuntime {
   runtime = {
     tiling, memory, module,
     macro: instance.exports.gemm_macro as MacroFn,
+    direct: instance.exports.gemm_direct as DirectFn,
     heap() {
       if (view.buffer.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
       return view;
@@ -53,55 +57,101 @@ export function gemmRuntime(): GemmRuntime {
 
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
-// Below this many multiply-adds a second thread costs more than it saves (measured hand-off ≈ 30 µs).
-export const PARALLEL_MIN_MACS = 4e6;
+/** Thresholds that pick the path (tests lower them to exercise every path on small shapes). */
+export const gemmConfig = {
+  /** Below this many multiply-adds a second thread costs more than it saves (hand-off ≈ 30 µs). */
+  parallelMinMacs: 4e6,
+  /** The packed driver wins once every dimension is large (measured at 1024³); direct wins at ≤ 256 and for skinny shapes. */
+  packedMinDim: 512,
+};
+
+/** A matrix operand: a strided view of an array, or a writer that puts the rows×cols matrix row-major at `offset` of the heap. */
+export type MatrixSource = StridedMatrix | ((heap: Float32Array, offset: number) => void);
+/** Where C goes: row-major into `out` at `offset`, or a reader given C's heap offset and row stride (floats). */
+export type MatrixSink = { out: Float32Array; offset: number } | ((heap: Float32Array, offset: number, ldc: number) => void);
 
 /**
- * out[outOffset + i*n + j] = Σ_p A(i,p) B(p,j) for i < m, j < n, computed in float32.
- * A and B are strided views of any Float32Arrays (transposition is just swapped strides).
+ * C = A · B (m×k times k×n) in float32, delivered to `sink`.
+ * Transposed operands are strided views with swapped strides.
  */
-export function gemmF32(A: StridedMatrix, B: StridedMatrix, m: number, k: number, n: number, out: Float32Array, outOffset: number): void {
+export function gemmF32(A: MatrixSource, B: MatrixSource, m: number, k: number, n: number, sink: MatrixSink): void {
   if (m === 0 || n === 0) return;
-  if (k === 0) {
-    out.fill(0, outOffset, outOffset + m * n);
-    return;
-  }
   const rt = gemmRuntime();
   const t = rt.tiling;
   const ldc = roundUp(n, t.nr), rows = roundUp(m, t.mr);
   const scratch = packScratchFloats(t);
-  const big = m * k * n >= PARALLEL_MIN_MACS && m >= 2 * t.mr;
+  const big = m * k * n >= gemmConfig.parallelMinMacs && m >= 2 * t.mr;
   if (big) startWorker(rt);
   const parallel = big && threadsAvailable();
-  // Layout (floats): [scratch main][scratch worker][C][A copy][B copy]; copies only for the worker.
+  // Split rows at a micro-tile boundary so the two threads never touch the same C tile.
+  const split = parallel ? roundUp(Math.ceil(m / 2), t.mr) : m;
+  // Heap layout (floats): [pack scratch, main][pack scratch, worker][C][A][B].
   const cOff = 2 * scratch;
-  let end = cOff + rows * ldc;
-  if (!parallel) {
-    rt.ensure(end);
+  const packed = typeof A !== "function" && typeof B !== "function" && m >= gemmConfig.packedMinDim && n >= gemmConfig.packedMinDim && k >= gemmConfig.packedMinDim;
+  if (k === 0) {
+    rt.ensure(cOff + rows * ldc);
+    rt.heap().fill(0, cOff, cOff + rows * ldc);
+  } else if (packed && !parallel) {
+    // Single thread packs straight from the caller's arrays.
+    rt.ensure(cOff + rows * ldc);
     const heap = rt.heap();
-    heap.fill(0, cOff, end);
-    gemmBlocked(t, rt.macro, heap, A, B, k, n, cOff, ldc, 0, m, 0);
-  } else {
-    // The worker can only see the shared memory: copy each operand's span there, keeping its strides.
-    const aSpan = spanOf(A, m, k), bSpan = spanOf(B, k, n);
-    const aOff = end, bOff = aOff + aSpan.length;
-    end = bOff + bSpan.length;
-    rt.ensure(end);
-    const heap = rt.heap();
-    heap.set(A.data.subarray(aSpan.start, aSpan.start + aSpan.length), aOff);
-    heap.set(B.data.subarray(bSpan.start, bSpan.start + bSpan.length), bOff);
     heap.fill(0, cOff, cOff + rows * ldc);
-    const sharedA = { data: heap, offset: aOff + A.offset - aSpan.start, rowStride: A.rowStride, colStride: A.colStride };
-    const sharedB = { data: heap, offset: bOff + B.offset - bSpan.start, rowStride: B.rowStride, colStride: B.colStride };
-    // Split rows at a micro-tile boundary so the two threads never touch the same C tile.
-    const split = roundUp(Math.ceil(m / 2), t.mr);
-    parallelGemm(sharedA, sharedB, k, n, cOff, ldc, split, m, scratch, () => {
-      gemmBlocked(t, rt.macro, rt.heap(), sharedA, sharedB, k, n, cOff, ldc, 0, split, 0);
-    });
+    gemmBlocked(t, rt.macro, heap, A as StridedMatrix, B as StridedMatrix, k, n, cOff, ldc, 0, m, 0);
+  } else if (packed) {
+    // The worker sees only the heap: copy each operand's span there, keeping its strides.
+    const a = A as StridedMatrix, b = B as StridedMatrix;
+    const aSpan = spanOf(a, m, k), bSpan = spanOf(b, k, n);
+    const aOff = cOff + rows * ldc, bOff = aOff + aSpan.length;
+    rt.ensure(bOff + bSpan.length);
+    const heap = rt.heap();
+    heap.set(a.data.subarray(aSpan.start, aSpan.start + aSpan.length), aOff);
+    heap.set(b.data.subarray(bSpan.start, bSpan.start + bSpan.length), bOff);
+    heap.fill(0, cOff, cOff + rows * ldc);
+    const sharedA = { data: heap, offset: aOff + a.offset - aSpan.start, rowStride: a.rowStride, colStride: a.colStride };
+    const sharedB = { data: heap, offset: bOff + b.offset - bSpan.start, rowStride: b.rowStride, colStride: b.colStride };
+    parallelGemm(
+      { mode: 0, aOff: sharedA.offset, aRs: a.rowStride, aCs: a.colStride, bOff: sharedB.offset, bRs: b.rowStride, bCs: b.colStride, k, n, cOff, ldc, rowStart: split, rowEnd: m, scratch },
+      () => gemmBlocked(t, rt.macro, rt.heap(), sharedA, sharedB, k, n, cOff, ldc, 0, split, 0),
+    );
+  } else {
+    // Direct: A row-major (k floats a row, mr−1 rows of slack), B row-major (n floats a row, nr floats of slack).
+    const aOff = cOff + rows * ldc, bOff = aOff + (m + t.mr) * k;
+    rt.ensure(bOff + k * n + t.nr);
+    stage(rt, A, m, k, aOff);
+    stage(rt, B, k, n, bOff);
+    const heap = rt.heap();
+    heap.fill(0, cOff, cOff + rows * ldc);
+    heap.fill(0, aOff + m * k, aOff + (m + t.mr) * k);
+    heap.fill(0, bOff + k * n, bOff + k * n + t.nr);
+    if (parallel) {
+      parallelGemm(
+        { mode: 1, aOff, aRs: k, aCs: 1, bOff, bRs: n, bCs: 1, k, n, cOff, ldc, rowStart: split, rowEnd: m, scratch },
+        () => gemmDirect(t, rt.direct, aOff, k, bOff, n, k, n, cOff, ldc, 0, split),
+      );
+    } else gemmDirect(t, rt.direct, aOff, k, bOff, n, k, n, cOff, ldc, 0, m);
   }
   const heap = rt.heap();
-  if (ldc === n) out.set(heap.subarray(cOff, cOff + m * n), outOffset);
-  else for (let i = 0; i < m; i++) out.set(heap.subarray(cOff + i * ldc, cOff + i * ldc + n), outOffset + i * n);
+  if (typeof sink === "function") sink(heap, cOff, ldc);
+  else if (ldc === n) sink.out.set(heap.subarray(cOff, cOff + m * n), sink.offset);
+  else for (let i = 0; i < m; i++) sink.out.set(heap.subarray(cOff + i * ldc, cOff + i * ldc + n), sink.offset + i * n);
+}
+
+/** Writes a rows×cols operand row-major at heap[offset...]. */
+function stage(rt: GemmRuntime, src: MatrixSource, rows: number, cols: number, offset: number): void {
+  if (typeof src === "function") return src(rt.heap(), offset);
+  const heap = rt.heap();
+  const { data, offset: o, rowStride: rs, colStride: cs } = src;
+  if (cs === 1 && rs === cols) {
+    heap.set(data.subarray(o, o + rows * cols), offset);
+  } else if (cs === 1) {
+    for (let i = 0; i < rows; i++) heap.set(data.subarray(o + i * rs, o + i * rs + cols), offset + i * cols);
+  } else {
+    // Transposed source: read each source row (a column here) contiguously.
+    for (let j = 0; j < cols; j++) {
+      let s = o + j * cs, d = offset + j;
+      for (let i = 0; i < rows; i++, s += rs, d += cols) heap[d] = data[s];
+    }
+  }
 }
 
 /** The contiguous range of `data` a strided rows×cols matrix touches. */

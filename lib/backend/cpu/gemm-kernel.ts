@@ -82,11 +82,97 @@ export function macroKernel(t: GemmTiling): FunctionBuilder {
   return f;
 }
 
+/**
+ * gemm_direct(a, ldaBytes, b, ldbBytes, c, ldcBytes, mPanels, nPanels, k): the same tiles without packing,
+ * reading row-major A (mr row pointers) and row-major B (nr floats per row) where they lie.
+ * Rows past m and columns past n read whatever follows (the caller leaves slack) and only land in padding of C.
+ */
+export function directKernel(t: GemmTiling): FunctionBuilder {
+  const { mr, nr } = t;
+  const nv = nr / 4;
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [A, LDA, B, LDB, C, LDC, MPANELS, NPANELS, K] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const aPanel = f.local(I32), bCol = f.local(I32), cCol = f.local(I32), cTile = f.local(I32), cRow = f.local(I32);
+  const bp = f.local(I32), p = f.local(I32), mi = f.local(I32), nj = f.local(I32);
+  const ar = Array.from({ length: mr }, () => f.local(I32));
+  const acc: number[][] = [];
+  for (let r = 0; r < mr; r++) acc.push(Array.from({ length: nv }, () => f.local(V128)));
+  const bv = Array.from({ length: nv }, () => f.local(V128));
+  const av = f.local(V128);
+
+  f.get(B).set(bCol).get(C).set(cCol).get(NPANELS).set(nj);
+  f.op(Op.loop, 0x40); // over column panels of B
+  {
+    f.get(A).set(aPanel).get(cCol).set(cTile).get(MPANELS).set(mi);
+    f.op(Op.loop, 0x40); // over row panels of A
+    {
+      for (let r = 0; r < mr; r++) {
+        f.get(cTile);
+        if (r > 0) f.get(LDC).i32(r).op(Op.i32Mul).op(Op.i32Add);
+        f.set(cRow);
+        for (let j = 0; j < nv; j++) f.get(cRow).simdMem(Simd.v128Load, 16 * j, 4).set(acc[r][j]);
+        f.get(aPanel);
+        if (r > 0) f.get(LDA).i32(r).op(Op.i32Mul).op(Op.i32Add);
+        f.set(ar[r]);
+      }
+      f.get(bCol).set(bp).get(K).set(p);
+      f.op(Op.loop, 0x40); // over depth
+      for (let j = 0; j < nv; j++) f.get(bp).simdMem(Simd.v128Load, 16 * j, 2).set(bv[j]);
+      for (let r = 0; r < mr; r++) {
+        f.get(ar[r]).simdMem(Simd.v128Load32Splat, 0, 2).set(av);
+        for (let j = 0; j < nv; j++) f.get(acc[r][j]).get(av).get(bv[j]).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(acc[r][j]);
+        f.addTo(ar[r], 4);
+      }
+      f.get(bp).get(LDB).op(Op.i32Add).set(bp);
+      f.get(p).i32(1).op(Op.i32Sub).tee(p).op(Op.brIf, 0);
+      f.op(Op.end);
+      for (let r = 0; r < mr; r++) {
+        f.get(cTile);
+        if (r > 0) f.get(LDC).i32(r).op(Op.i32Mul).op(Op.i32Add);
+        f.set(cRow);
+        for (let j = 0; j < nv; j++) f.get(cRow).get(acc[r][j]).simdMem(Simd.v128Store, 16 * j, 4);
+      }
+      f.get(aPanel).get(LDA).i32(mr).op(Op.i32Mul).op(Op.i32Add).set(aPanel);
+      f.get(cTile).get(LDC).i32(mr).op(Op.i32Mul).op(Op.i32Add).set(cTile);
+      f.get(mi).i32(1).op(Op.i32Sub).tee(mi).op(Op.brIf, 0);
+    }
+    f.op(Op.end);
+    f.addTo(bCol, 4 * nr).addTo(cCol, 4 * nr);
+    f.get(nj).i32(1).op(Op.i32Sub).tee(nj).op(Op.brIf, 0);
+  }
+  f.op(Op.end);
+  return f;
+}
+
 export function gemmModuleBytes(t: GemmTiling, shared: boolean, maximumPages: number): Uint8Array {
   return assembleModule({
     memory: { initialPages: 1, maximumPages, shared },
-    functions: [{ name: "gemm_macro", fn: macroKernel(t) }],
+    functions: [{ name: "gemm_macro", fn: macroKernel(t) }, { name: "gemm_direct", fn: directKernel(t) }],
   });
+}
+
+export type DirectFn = (a: number, ldaBytes: number, b: number, ldbBytes: number, c: number, ldcBytes: number, mPanels: number, nPanels: number, k: number) => void;
+
+/**
+ * C[rows, 0:n] += A[rows, 0:k] · B[0:k, 0:n] with A (row stride lda) and B (row stride ldb) row-major in the heap,
+ * for rows [rowStart, rowEnd) (rowStart a multiple of mr): cache-blocked like gemmBlocked, but nothing is packed.
+ * A needs mr−1 rows of readable slack after row m−1, B nr floats after its last row; C as for gemmBlocked.
+ */
+export function gemmDirect(
+  t: GemmTiling, direct: DirectFn, aOff: number, lda: number, bOff: number, ldb: number, k: number, n: number,
+  cOff: number, ldc: number, rowStart: number, rowEnd: number,
+): void {
+  const { mr, nr, mc: MC, kc: KC, nc: NC } = t;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nPanels = Math.ceil(Math.min(NC, n - jc) / nr);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
+      for (let ic = rowStart; ic < rowEnd; ic += MC) {
+        const mPanels = Math.ceil(Math.min(MC, rowEnd - ic) / mr);
+        direct((aOff + ic * lda + pc) * 4, lda * 4, (bOff + pc * ldb + jc) * 4, ldb * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kc);
+      }
+    }
+  }
 }
 
 export type MacroFn = (a: number, b: number, c: number, ldcBytes: number, mPanels: number, nPanels: number, kcPad: number) => void;

@@ -7,16 +7,25 @@
  */
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
-import type { GemmTiling, StridedMatrix } from "./gemm-kernel.js";
+import type { GemmTiling } from "./gemm-kernel.js";
 import type { WasmMemory, WasmModule } from "./wasm-assembler.js";
 import type { GemmRuntime } from "./gemm-f32.js";
 
 /** Control block layout (Int32 slots). */
 export const CTRL = {
-  state: 0, // IDLE / JOB / DONE / FAILED / READY
+  state: 0, // see STATE
   aOff: 1, aRs: 2, aCs: 3, bOff: 4, bRs: 5, bCs: 6, k: 7, n: 8, cOff: 9, ldc: 10, rowStart: 11, rowEnd: 12, scratch: 13,
+  /** 0: packed (gemmBlocked over strided A/B in the heap), 1: direct (gemmDirect, row strides aRs/bRs). */
+  mode: 14,
   size: 16,
 } as const;
+
+/** One thread's share of a product; offsets and strides count floats in the shared heap. */
+export interface GemmJob {
+  mode: 0 | 1;
+  aOff: number; aRs: number; aCs: number; bOff: number; bRs: number; bCs: number;
+  k: number; n: number; cOff: number; ldc: number; rowStart: number; rowEnd: number; scratch: number;
+}
 export const STATE = { starting: 0, idle: 1, job: 2, done: 3, failed: 4 } as const;
 
 export interface WorkerInit { memory: WasmMemory; module: WasmModule; tiling: GemmTiling; ctrl: SharedArrayBuffer }
@@ -50,18 +59,10 @@ export function startWorker(rt: GemmRuntime): void {
   ctrl = c;
 }
 
-/**
- * Runs rows [split, rowEnd) on the worker and `mainPart` (rows [0, split)) here, then waits for both.
- */
-export function parallelGemm(
-  A: StridedMatrix, B: StridedMatrix, k: number, n: number,
-  cOff: number, ldc: number, split: number, rowEnd: number, scratch: number, mainPart: () => void,
-): void {
+/** Runs `job` on the worker and `mainPart` (the other rows) here, then waits for both. */
+export function parallelGemm(job: GemmJob, mainPart: () => void): void {
   const c = ctrl!;
-  c[CTRL.aOff] = A.offset; c[CTRL.aRs] = A.rowStride; c[CTRL.aCs] = A.colStride;
-  c[CTRL.bOff] = B.offset; c[CTRL.bRs] = B.rowStride; c[CTRL.bCs] = B.colStride;
-  c[CTRL.k] = k; c[CTRL.n] = n; c[CTRL.cOff] = cOff; c[CTRL.ldc] = ldc;
-  c[CTRL.rowStart] = split; c[CTRL.rowEnd] = rowEnd; c[CTRL.scratch] = scratch;
+  for (const key of Object.keys(job) as (keyof GemmJob)[]) c[CTRL[key]] = job[key];
   Atomics.store(c, CTRL.state, STATE.job);
   Atomics.notify(c, CTRL.state);
   mainPart();

@@ -1,6 +1,6 @@
 /** Worker side of gemm-threads.ts: waits for a job in the control block, runs its rows of C, reports done. */
 import { workerData } from "node:worker_threads";
-import { gemmBlocked, type MacroFn } from "./gemm-kernel.js";
+import { gemmBlocked, gemmDirect, type DirectFn, type MacroFn } from "./gemm-kernel.js";
 import { wasm } from "./wasm-assembler.js";
 import { CTRL, STATE, type WorkerInit } from "./gemm-threads.js";
 
@@ -8,6 +8,7 @@ const { memory, module, tiling, ctrl: sab } = workerData as WorkerInit;
 const ctrl = new Int32Array(sab);
 const instance = new wasm.Instance(module, { env: { memory } });
 const macro = instance.exports.gemm_macro as MacroFn;
+const direct = instance.exports.gemm_direct as DirectFn;
 let heap = new Float32Array(memory.buffer);
 
 Atomics.store(ctrl, CTRL.state, STATE.idle);
@@ -24,7 +25,9 @@ for (;;) {
     // The main thread may have grown the memory since the last job.
     if (heap.buffer.byteLength !== memory.buffer.byteLength) heap = new Float32Array(memory.buffer);
     const c = ctrl;
-    gemmBlocked(
+    if (c[CTRL.mode] === 1) {
+      gemmDirect(tiling, direct, c[CTRL.aOff], c[CTRL.aRs], c[CTRL.bOff], c[CTRL.bRs], c[CTRL.k], c[CTRL.n], c[CTRL.cOff], c[CTRL.ldc], c[CTRL.rowStart], c[CTRL.rowEnd]);
+    } else gemmBlocked(
       tiling, macro, heap,
       { data: heap, offset: c[CTRL.aOff], rowStride: c[CTRL.aRs], colStride: c[CTRL.aCs] },
       { data: heap, offset: c[CTRL.bOff], rowStride: c[CTRL.bRs], colStride: c[CTRL.bCs] },

@@ -23,7 +23,7 @@ function matmulF32(a: Float32Array, b: Float32Array, out: Float32Array, p: Matmu
   for (let bi = 0; bi < batch; bi++) {
     const A: StridedMatrix = { data: a, offset: bi * aBatchStride, rowStride: transA ? 1 : k, colStride: transA ? m : 1 };
     const B: StridedMatrix = { data: b, offset: bi * bBatchStride, rowStride: transB ? 1 : n, colStride: transB ? k : 1 };
-    gemmF32(A, B, m, k, n, out, bi * m * n);
+    gemmF32(A, B, m, k, n, { out, offset: bi * m * n });
   }
 }
 
