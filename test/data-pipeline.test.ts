@@ -80,12 +80,23 @@ test("shuffle: a permutation, deterministic per seed, reshuffled every pass", as
   const local = await flat(Dataset.fromTensors(x, y).shuffle(1, 5));
   assert.equal([...local].sort((p, q) => p - q), Array.from({ length: 50 }, (_, i) => i));
   local.forEach((v, i) => assert.ok(v <= i + 4, `element ${v} came out at ${i}, earlier than a buffer of 5 allows`));
-  // Batches after a shuffle keep xs and ys rows together.
-  for await (const bt of Dataset.fromTensors(x, y).shuffle(3).batch(8)) {
-    const xs = await bt.xs.data(), ys = await bt.ys!.data();
-    ys.forEach((v, i) => assert.equal([xs[2 * i], xs[2 * i + 1]], [v, 10 * v]));
-    bt.xs.dispose();
-    bt.ys!.dispose();
+  // Batches after a shuffle keep xs and ys rows together: full shuffle (gathered from memory),
+  // buffered shuffle (element by element) and after a map (generic batching of tensors).
+  const pipelines = [
+    Dataset.fromTensors(x, y).shuffle(3).batch(8),
+    Dataset.fromTensors(x, y).shuffle(3, 10).batch(8),
+    Dataset.fromTensors(x, y).skip(5).shuffle(3).take(30).map((e) => e).batch(8),
+  ];
+  for (const ds of pipelines) {
+    let count = 0;
+    for await (const bt of ds) {
+      const xs = await bt.xs.data(), ys = await bt.ys!.data();
+      ys.forEach((v, i) => assert.equal([xs[2 * i], xs[2 * i + 1]], [v, 10 * v]));
+      count += ys.length;
+      bt.xs.dispose();
+      bt.ys!.dispose();
+    }
+    assert.is(count, ds === pipelines[2] ? 30 : 50);
   }
 });
 

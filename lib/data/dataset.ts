@@ -118,6 +118,40 @@ function rowView(h: HostArray, i: number): HostArray {
   return { dtype: h.dtype, shape, data: h.data.subarray(i * n, (i + 1) * n) as Float32Array | Int32Array };
 }
 
+/**
+ * In-memory rows in a per-pass order: the fast path for `fromTensors → shuffle/take/skip/split → batch`,
+ * which gathers each batch straight from the arrays instead of passing one element at a time.
+ * `order()` is called exactly once per pass (stateful stages such as shuffle count passes with it).
+ */
+interface RowPlan {
+  load: () => Promise<HostExample>;
+  order: () => Int32Array;
+}
+
+function planPass<T>(plan: RowPlan): Pass<T> {
+  return async function* () {
+    const { xs, ys } = await plan.load();
+    const order = plan.order();
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k];
+      yield { host: ys ? { xs: rowView(xs, i), ys: rowView(ys, i) } : { xs: rowView(xs, i) } };
+    }
+  };
+}
+
+/** Copy rows `order[start … end)` of a host array into one new batch array. */
+function gatherBatch(h: HostArray, order: Int32Array, start: number, end: number): HostArray {
+  const shape = h.shape.slice(1);
+  const rowSize = sizeOfShape(shape);
+  const data = h.dtype === "int32" ? new Int32Array((end - start) * rowSize) : new Float32Array((end - start) * rowSize);
+  for (let k = start; k < end; k++) {
+    const i = order[k];
+    if (rowSize === 1) data[k - start] = h.data[i];
+    else data.set(h.data.subarray(i * rowSize, (i + 1) * rowSize), (k - start) * rowSize);
+  }
+  return { dtype: h.dtype, shape: [end - start, ...shape], data };
+}
+
 export interface FromIdxOptions {
   /** Multiply pixel/feature values by this (default 1/255 for uint8 files, 1 otherwise). */
   scale?: number;
@@ -231,7 +265,14 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     private readonly reshuffles = false,
     /** True when elements come from disk or a generator: shuffle buffers stay bounded by default. */
     private readonly streamed = false,
+    /** Set for in-memory rows (see RowPlan): lets batch() gather directly. */
+    private readonly rows?: RowPlan,
   ) {}
+
+  /** A dataset over in-memory rows in the order the plan gives each pass. */
+  private static planned<U>(plan: RowPlan, size: number, reshuffles: boolean): Dataset<U> {
+    return new Dataset<U>(planPass<U>(plan), size, reshuffles, false, plan);
+  }
 
   // ---------------- sources ----------------
 
@@ -252,10 +293,8 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
         const ys = y ? asHost(await y.data(), y.shape, y.dtype) : undefined;
         return { xs, ys };
       })());
-    return new Dataset<Example>(async function* () {
-      const { xs, ys } = await load();
-      for (let i = 0; i < n; i++) yield { host: ys ? { xs: rowView(xs, i), ys: rowView(ys, i) } : { xs: rowView(xs, i) } };
-    }, n);
+    const identity = Int32Array.from({ length: n }, (_, i) => i);
+    return Dataset.planned<Example>({ load, order: () => identity }, n, false);
   }
 
   /** Alias of {@link Dataset.fromTensors} (tf.data's name). */
@@ -401,6 +440,20 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     const upstream = this.pass;
     const drop = opts.dropRemainder ?? false;
     const size = this.size === undefined ? undefined : drop ? Math.floor(this.size / batchSize) : Math.ceil(this.size / batchSize);
+    const plan = this.rows;
+    if (plan) {
+      // In-memory rows: gather each batch straight from the arrays (no per-element objects).
+      return new Dataset<Batch>(async function* () {
+        const { xs, ys } = await plan.load();
+        const order = plan.order();
+        const end = drop ? order.length - (order.length % batchSize) : order.length;
+        for (let start = 0; start < end; start += batchSize) {
+          const stop = Math.min(start + batchSize, end);
+          const bx = gatherBatch(xs, order, start, stop);
+          yield { host: ys ? { xs: bx, ys: gatherBatch(ys, order, start, stop) } : { xs: bx } };
+        }
+      }, size, this.reshuffles);
+    }
     const stack = async (items: Item<ExampleLike>[]): Promise<Item<Batch>> => {
       const hosts: HostExample[] = [];
       for (const it of items) hosts.push(await itemToHost(it, "Dataset.batch"));
@@ -436,6 +489,23 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     if (!Number.isInteger(buffer) || buffer < 1) throw new Error(`Dataset.shuffle: bufferSize must be an integer ≥ 1, got ${bufferSize}`);
     const base = seed ?? Math.floor(Math.random() * 2 ** 32);
     let passes = 0;
+    const plan = this.rows;
+    if (plan && this.size !== undefined && buffer >= this.size) {
+      // A full shuffle of in-memory rows is a permutation of their order.
+      return Dataset.planned<T>(
+        {
+          load: plan.load,
+          order: () => {
+            const parent = plan.order();
+            const perm = permutation(parent.length, createRng(deriveSeed(base, passes++)));
+            for (let k = 0; k < perm.length; k++) perm[k] = parent[perm[k]];
+            return perm;
+          },
+        },
+        this.size,
+        true,
+      );
+    }
     return new Dataset<T>(async function* () {
       const rng = createRng(deriveSeed(base, passes++));
       const pool: Item<T>[] = [];
@@ -495,6 +565,10 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
   /** The first `count` elements of each pass. */
   take(count: number): Dataset<T> {
     checkCount("take", count);
+    if (this.rows && this.size !== undefined) {
+      const plan = this.rows;
+      return Dataset.planned<T>({ load: plan.load, order: () => plan.order().subarray(0, count) }, Math.min(count, this.size), this.reshuffles);
+    }
     const upstream = this.pass;
     return new Dataset<T>(async function* () {
       if (count === 0) return;
@@ -509,6 +583,10 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
   /** All but the first `count` elements of each pass (skipped elements are disposed). */
   skip(count: number): Dataset<T> {
     checkCount("skip", count);
+    if (this.rows && this.size !== undefined) {
+      const plan = this.rows;
+      return Dataset.planned<T>({ load: plan.load, order: () => plan.order().subarray(count) }, Math.max(0, this.size - count), this.reshuffles);
+    }
     const upstream = this.pass;
     return new Dataset<T>(async function* () {
       let k = 0;
@@ -553,6 +631,25 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     sizes.forEach((s, k) => {
       for (let j = 0; j < s; j++) part[perm[at++]] = k;
     });
+    const plan = this.rows;
+    if (plan) {
+      return sizes.map((s, k) =>
+        Dataset.planned<T>(
+          {
+            load: plan.load,
+            order: () => {
+              const parent = plan.order();
+              const mine = new Int32Array(s);
+              let j = 0;
+              for (let pos = 0; pos < parent.length; pos++) if (part[pos] === k) mine[j++] = parent[pos];
+              return mine;
+            },
+          },
+          s,
+          false,
+        ),
+      );
+    }
     const upstream = this.pass;
     return sizes.map(
       (s, k) =>
