@@ -1,0 +1,56 @@
+/** gather, scatterAdd (one invocation per output element looping over the indices: no float atomics) and fill. */
+import type { DType } from "../../../dtype.js";
+import { ENTRY_BUILTINS, LINEAR_GROUP, PRELUDE, load, scalarOf, store } from "./wgsl.js";
+
+export const INDEX_WORKGROUP = 256;
+
+const PARAMS = /* wgsl */ `
+struct Params { outer: u32, axisSize: u32, inner: u32, nIdx: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(0) @binding(2) var<storage, read> x: array<u32>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;`;
+
+/** out[o, j, i] = x[o, idx[j], i] (raw 32-bit copy: any dtype). */
+export const GATHER_SHADER = /* wgsl */ `${PARAMS}
+@compute @workgroup_size(${INDEX_WORKGROUP})
+fn main(${ENTRY_BUILTINS}) {
+  let e = ${LINEAR_GROUP} * ${INDEX_WORKGROUP}u + lid;
+  if (e >= P.outer * P.nIdx * P.inner) { return; }
+  let i = e % P.inner;
+  let j = (e / P.inner) % P.nIdx;
+  let o = e / (P.inner * P.nIdx);
+  out[e] = x[(o * P.axisSize + u32(idx[j])) * P.inner + i];
+}`;
+
+/** out[o, a, i] = sum of g[o, j, i] over j with idx[j] == a. */
+export function scatterAddShader(dtype: DType): string {
+  const T = scalarOf(dtype);
+  return /* wgsl */ `${PARAMS}
+${PRELUDE}
+@compute @workgroup_size(${INDEX_WORKGROUP})
+fn main(${ENTRY_BUILTINS}) {
+  let e = ${LINEAR_GROUP} * ${INDEX_WORKGROUP}u + lid;
+  if (e >= P.outer * P.axisSize * P.inner) { return; }
+  let i = e % P.inner;
+  let a = i32((e / P.inner) % P.axisSize);
+  let o = e / (P.inner * P.axisSize);
+  var acc: ${T} = ${T}(0);
+  for (var j = 0u; j < P.nIdx; j++) {
+    if (idx[j] == a) { acc = acc + ${load(dtype, T, "x[(o * P.nIdx + j) * P.inner + i]")}; }
+  }
+  out[e] = ${store(dtype === "bool" ? "int32" : dtype, T, "acc")};
+}`;
+}
+
+/** Writes the same 32-bit pattern everywhere. */
+export const FILL_SHADER = /* wgsl */ `
+struct Params { n: u32, bits: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${INDEX_WORKGROUP})
+fn main(${ENTRY_BUILTINS}) {
+  let e = ${LINEAR_GROUP} * ${INDEX_WORKGROUP}u + lid;
+  if (e >= P.n) { return; }
+  out[e] = P.bits;
+}`;

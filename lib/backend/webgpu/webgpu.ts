@@ -1,0 +1,513 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU backend (Dawn through the `webgpu` npm package). Ops encode compute dispatches into a shared
+ * command encoder without waiting; a read (or every PARAM_SLOTS dispatches) submits. Buffers come from a
+ * size-bucketed pool; pipelines are cached by WGSL source; per-dispatch uniforms live in one arena that
+ * is uploaded right before each submit.
+ */
+import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, ReduceOp, UnaryOp, View } from "../backend.js";
+import { newArray, type DType, type TypedArray } from "../../dtype.js";
+import { sizeOf } from "../../shape.js";
+import { gpuContext, type GpuContext } from "./device.js";
+import { BufferPool } from "./buffer-pool.js";
+import { idleWait } from "./idle-wait.js";
+import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, pickExpr, type MapInput } from "./kernels/elementwise.js";
+import { CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, REDUCE_TREE_MIN_R, cumsumShader, reduceEmptyValue, reduceOutDType, reduceShader } from "./kernels/reduce.js";
+import { MATMUL_TILE, matmulShader } from "./kernels/matmul.js";
+import { FILL_SHADER, GATHER_SHADER, INDEX_WORKGROUP, scatterAddShader } from "./kernels/indexing.js";
+import {
+  CONV2D_GRAD_FILTER_SHADER, CONV2D_GRAD_INPUT_SHADER, CONV2D_SHADER, CONV_WORKGROUP, POOL2D_GRAD_SHADER, POOL2D_SHADER,
+} from "./kernels/conv.js";
+import type { LoadAs } from "./kernels/wgsl.js";
+
+// GPUBufferUsage / GPUMapMode bits (the `webgpu` package does not install them as globals).
+const USAGE_MAP_READ = 0x1, USAGE_COPY_SRC = 0x4, USAGE_COPY_DST = 0x8, USAGE_UNIFORM = 0x40, USAGE_STORAGE = 0x80;
+const MAP_MODE_READ = 0x1;
+
+/** Uniform slots per arena: a submit happens at the latest when they run out. */
+const PARAM_SLOTS = 256;
+/** Bytes of uniforms a kernel may use (the largest, the map kernel, uses 192). */
+const PARAM_BYTES = 256;
+const MAX_WORKGROUPS_PER_DIM = 65535;
+/** DAWNET_WEBGPU_TRACE=1 logs every dispatch to stderr (debugging crashes inside the driver). */
+const TRACE = !!process.env.DAWNET_WEBGPU_TRACE;
+/** Every 32-bit dtype (bool is stored as u32 0/1). */
+const BYTES_PER_ELEMENT = 4;
+
+class WebGPUBuf {
+  constructor(public buffer: GPUBuffer | null, readonly elements: number) {}
+}
+
+function checkDType(dtype: DType, op: string): void {
+  if (dtype === "float64") {
+    throw new TypeError(`webgpu ${op}: float64 is not supported on the webgpu backend; use the cpu backend (setBackend("cpu")) for float64`);
+  }
+}
+
+/** Workgroup grid for `groups` 1-D workgroups: 2-D once past 65,535 (shaders linearize wid.y * nwg.x + wid.x). */
+function grid(groups: number): [number, number] {
+  if (groups <= MAX_WORKGROUPS_PER_DIM) return [groups, 1];
+  const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(groups / y), y];
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = acc;
+    acc *= shape[d];
+  }
+  return strides;
+}
+
+export class WebGPUBackend implements Backend {
+  readonly name = "webgpu";
+  readonly adapterDescription: string;
+  private readonly device: GPUDevice;
+  private readonly storage: BufferPool;
+  private readonly staging: BufferPool;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly maxBindingBytes: number;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly paramArena = new ArrayBuffer(PARAM_SLOTS * PARAM_BYTES);
+  private readonly paramU32 = new Uint32Array(this.paramArena);
+  private readonly paramF32 = new Float32Array(this.paramArena);
+  private paramSlotsUsed = 0;
+  private readonly paramBuffer: GPUBuffer;
+  /** Reads in flight keep their buffers strongly referenced (a collected wrapper aborts mapAsync). */
+  private readonly inflight = new Set<unknown>();
+  /** Dispatches encoded since creation (for overhead benchmarks). */
+  dispatches = 0;
+
+  constructor(private readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    this.adapterDescription = ctx.adapterDescription;
+    this.maxBindingBytes = this.device.limits.maxStorageBufferBindingSize;
+    this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor");
+    this.staging = new BufferPool(this.device, USAGE_MAP_READ | USAGE_COPY_DST, 64 << 20, "dawnet readback");
+    this.paramBuffer = this.device.createBuffer({ size: this.paramArena.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST, label: "dawnet params" });
+  }
+
+  // ---------------------------------------------------------------- device state, encoding, submission
+
+  private checkDevice(op: string): void {
+    if (this.ctx.lostReason !== undefined) {
+      throw new Error(`webgpu ${op}: the GPU device was lost (${this.ctx.lostReason}); tensors on it are gone: restart the process, or setBackend("cpu")`);
+    }
+  }
+
+  private takeUncapturedErrors(op: string): void {
+    if (this.ctx.uncapturedErrors.length === 0) return;
+    const errors = this.ctx.uncapturedErrors.splice(0);
+    throw new Error(`webgpu ${op}: the device reported ${errors.length} error(s) in queued work: ${errors.join(" | ")}`);
+  }
+
+  private pipeline(code: string): GPUComputePipeline {
+    let p = this.pipelines.get(code);
+    if (!p) {
+      const module = this.device.createShaderModule({ code, label: "dawnet kernel" });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.pipelines.set(code, p);
+    }
+    return p;
+  }
+
+  /** Ends the open compute pass (needed before copies). */
+  private endPass(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.encoder ??= this.device.createCommandEncoder({ label: "dawnet batch" });
+    return this.encoder;
+  }
+
+  /** Submits everything encoded so far (uniforms first). */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.paramSlotsUsed > 0) this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramArena, 0, this.paramSlotsUsed * PARAM_BYTES);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.paramSlotsUsed = 0;
+  }
+
+  /**
+   * Encodes one dispatch. `params` are the kernel's uniform words (numbers are stored as u32 bits, except
+   * the indices listed in `floatWords`, stored as f32). Buffers bind at 1.. (output first).
+   */
+  private dispatch(op: string, code: string, params: number[], buffers: GPUBuffer[], groups: [number, number, number?], floatWords: number[] = []): void {
+    this.checkDevice(op);
+    if (TRACE) process.stderr.write(`webgpu dispatch ${op} [${groups.join(", ")}]\n`);
+    if (this.paramSlotsUsed === PARAM_SLOTS) this.flush();
+    const pipeline = this.pipeline(code);
+    const slot = this.paramSlotsUsed++;
+    const base = (slot * PARAM_BYTES) / 4;
+    for (let i = 0; i < params.length; i++) this.paramU32[base + i] = params[i] >>> 0;
+    for (const i of floatWords) this.paramF32[base + i] = params[i];
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: slot * PARAM_BYTES, size: PARAM_BYTES } }];
+    buffers.forEach((buffer, k) => entries.push({ binding: k + 1, resource: { buffer } }));
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    if (!this.pass) {
+      this.encoder ??= this.device.createCommandEncoder({ label: "dawnet batch" });
+      this.pass = this.encoder.beginComputePass();
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2] ?? 1);
+    this.dispatches++;
+  }
+
+  private gpu(buf: Buf, op: string): GPUBuffer {
+    const b = (buf as WebGPUBuf).buffer;
+    if (!b) throw new Error(`webgpu ${op}: the buffer was already freed (a disposed tensor was used)`);
+    return b;
+  }
+
+  // ---------------------------------------------------------------- storage
+
+  alloc(size: number, dtype: DType): Buf {
+    checkDType(dtype, "alloc");
+    this.checkDevice("alloc");
+    const bytes = Math.max(size, 1) * BYTES_PER_ELEMENT;
+    if (bytes > this.maxBindingBytes) {
+      throw new RangeError(
+        `webgpu alloc: a tensor of ${size} elements (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize ` +
+          `(${this.maxBindingBytes} bytes): split the tensor (smaller batches) or use the cpu backend`,
+      );
+    }
+    return new WebGPUBuf(this.storage.acquire(bytes), size);
+  }
+
+  upload(data: TypedArray, dtype: DType): Buf {
+    checkDType(dtype, "upload");
+    const n = data.length;
+    const buf = this.alloc(n, dtype) as WebGPUBuf;
+    if (n === 0) return buf;
+    let words: Float32Array | Int32Array | Uint32Array;
+    if (dtype === "float32") words = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+    else if (dtype === "int32") words = data instanceof Int32Array ? data : Int32Array.from(data as ArrayLike<number>, (v) => v | 0);
+    else words = Uint32Array.from(data as ArrayLike<number>, (v) => (v ? 1 : 0));
+    // The buffer may come from the pool while queued commands still use its previous contents: those
+    // commands must be submitted before writeBuffer (which runs ahead of unsubmitted work).
+    this.flush();
+    this.device.queue.writeBuffer(buf.buffer!, 0, words.buffer, words.byteOffset, n * BYTES_PER_ELEMENT);
+    return buf;
+  }
+
+  async read(buf: Buf, dtype: DType, size: number): Promise<TypedArray> {
+    checkDType(dtype, "read");
+    this.checkDevice("read");
+    const out = newArray(dtype, size);
+    if (size === 0) return out;
+    const source = this.gpu(buf, "read");
+    const bytes = size * BYTES_PER_ELEMENT;
+    const staging = this.staging.acquire(bytes);
+    this.endPass().copyBufferToBuffer(source, 0, staging, 0, bytes);
+    this.flush();
+    const keep = { staging, source, device: this.device };
+    this.inflight.add(keep);
+    try {
+      await idleWait(staging.mapAsync(MAP_MODE_READ, 0, bytes));
+    } catch (e) {
+      this.checkDevice("read");
+      throw new Error(`webgpu read: mapping the readback buffer failed: ${(e as Error).message}`);
+    } finally {
+      this.inflight.delete(keep);
+    }
+    const mapped = staging.getMappedRange(0, bytes);
+    if (dtype === "float32") (out as Float32Array).set(new Float32Array(mapped));
+    else if (dtype === "int32") (out as Int32Array).set(new Int32Array(mapped));
+    else (out as Uint8Array).set(new Uint32Array(mapped));
+    staging.unmap();
+    this.staging.release(staging);
+    this.takeUncapturedErrors("read");
+    return out;
+  }
+
+  free(buf: Buf): void {
+    const b = buf as WebGPUBuf;
+    if (!b.buffer) return;
+    this.storage.release(b.buffer);
+    b.buffer = null;
+  }
+
+  memory() {
+    return { bytes: this.storage.liveBytes + this.storage.pooledBytes, buffers: this.storage.liveBuffers, pooledBytes: this.storage.pooledBytes };
+  }
+
+  /** Releases pooled (unused) GPU buffers. */
+  trimPool(): void {
+    this.storage.trim();
+    this.staging.trim();
+  }
+
+  async sync(): Promise<void> {
+    this.checkDevice("sync");
+    this.flush();
+    const keep = { device: this.device };
+    this.inflight.add(keep);
+    try {
+      await idleWait(this.device.queue.onSubmittedWorkDone());
+    } finally {
+      this.inflight.delete(keep);
+    }
+    this.checkDevice("sync");
+    this.takeUncapturedErrors("sync");
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  fill(size: number, dtype: DType, value: number): Buf {
+    checkDType(dtype, "fill");
+    const out = this.alloc(size, dtype);
+    if (size === 0) return out;
+    let bits: number;
+    if (dtype === "float32") bits = new Uint32Array(new Float32Array([value]).buffer)[0];
+    else if (dtype === "int32") bits = value | 0;
+    else bits = value ? 1 : 0;
+    const [gx, gy] = grid(Math.ceil(size / INDEX_WORKGROUP));
+    this.dispatch("fill", FILL_SHADER, [size, bits, 0, 0], [this.gpu(out, "fill")], [gx, gy]);
+    return out;
+  }
+
+  /**
+   * out (strided region of `outBuf`) = expr over `views` loaded as `inputs`. All views share `shape`.
+   */
+  private map(op: string, shape: readonly number[], views: View[], inputs: MapInput[], expr: string, exprType: "f32" | "i32",
+    outBuf: Buf, outDtype: DType, out: { strides: readonly number[]; offset: number }, alpha = 0): void {
+    const n = sizeOf(shape);
+    if (n === 0) return;
+    const operands = [...views, ...Array(3 - views.length).fill({ strides: shape.map(() => 0), offset: 0 }), out];
+    const merged = collapseDims(shape, operands);
+    if (merged.shape.length > MAX_DIMS) {
+      throw new RangeError(`webgpu ${op}: views of shape [${shape.join(", ")}] need ${merged.shape.length} dims after merging contiguous ones; at most ${MAX_DIMS} are supported (reshape or copy the input first)`);
+    }
+    const nd = merged.shape.length;
+    const allDense = merged.strides.every((s) => nd === 0 || (nd === 1 && s[0] === 1)) ? 1 : 0;
+    const params = new Array<number>(48).fill(0);
+    params[0] = n;
+    params[1] = nd;
+    params[2] = allDense;
+    params[3] = alpha;
+    operands.forEach((v, k) => (params[4 + k] = v.offset));
+    for (let d = 0; d < nd; d++) {
+      params[8 + d] = merged.shape[d];
+      for (let k = 0; k < 4; k++) params[16 + d * 4 + k] = merged.strides[k][d];
+    }
+    const code = mapShader(inputs, expr, exprType, outDtype);
+    const buffers = [this.gpu(outBuf, op), ...views.map((v) => this.gpu(v.buf, op))];
+    const [gx, gy] = grid(Math.ceil(n / MAP_WORKGROUP));
+    this.dispatch(op, code, params, buffers, [gx, gy], [3]);
+  }
+
+  copy(x: View, dtype: DType): Buf {
+    checkDType(dtype, "copy");
+    checkDType(x.dtype, "copy");
+    const n = sizeOf(x.shape);
+    const out = this.alloc(n, dtype);
+    const as = x.dtype === "float32" ? "f32" : "i32";
+    this.map("copy", x.shape, [x], [{ dtype: x.dtype, as }], "x0", as, out, dtype, { strides: contiguousStrides(x.shape), offset: 0 });
+    return out;
+  }
+
+  copyInto(dstBuf: Buf, dst: { shape: readonly number[]; strides: readonly number[]; offset: number; dtype: DType }, src: View): void {
+    checkDType(dst.dtype, "copyInto");
+    checkDType(src.dtype, "copyInto");
+    let source = src;
+    let temporary: Buf | undefined;
+    if (src.buf === dstBuf) {
+      // A buffer cannot be bound for reading and writing in one dispatch: copy the source out first.
+      temporary = this.copy(src, src.dtype);
+      source = { buf: temporary, dtype: src.dtype, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 };
+    }
+    const as = source.dtype === "float32" ? "f32" : "i32";
+    this.map("copyInto", dst.shape, [source], [{ dtype: source.dtype, as }], "x0", as, dstBuf, dst.dtype, dst);
+    if (temporary) this.free(temporary);
+  }
+
+  unary(op: UnaryOp, x: View, outDtype: DType, param = 0): Buf {
+    checkDType(x.dtype, `unary ${op}`);
+    checkDType(outDtype, `unary ${op}`);
+    const row = UNARY_WGSL[op];
+    if (!row) throw new Error(`webgpu unary: unknown op '${op}'`);
+    const { expr, type } = pickExpr(row, x.dtype);
+    const out = this.alloc(sizeOf(x.shape), outDtype);
+    this.map(`unary ${op}`, x.shape, [x], [{ dtype: x.dtype, as: type }], expr, type, out, outDtype,
+      { strides: contiguousStrides(x.shape), offset: 0 }, param);
+    return out;
+  }
+
+  binary(op: BinaryOp, a: View, b: View, outDtype: DType): Buf {
+    checkDType(a.dtype, `binary ${op}`);
+    checkDType(b.dtype, `binary ${op}`);
+    checkDType(outDtype, `binary ${op}`);
+    const row = BINARY_WGSL[op];
+    if (!row) throw new Error(`webgpu binary: unknown op '${op}'`);
+    const { expr, type } = pickExpr(row, a.dtype);
+    const out = this.alloc(sizeOf(a.shape), outDtype);
+    this.map(`binary ${op}`, a.shape, [a, b], [{ dtype: a.dtype, as: type }, { dtype: b.dtype, as: type }], expr, type, out, outDtype,
+      { strides: contiguousStrides(a.shape), offset: 0 });
+    return out;
+  }
+
+  where(cond: View, a: View, b: View): Buf {
+    checkDType(a.dtype, "where");
+    const type = a.dtype === "float32" ? "f32" : "i32";
+    const out = this.alloc(sizeOf(a.shape), a.dtype);
+    const inputs: MapInput[] = [{ dtype: cond.dtype, as: "bool" as LoadAs }, { dtype: a.dtype, as: type }, { dtype: b.dtype, as: type }];
+    this.map("where", a.shape, [cond, a, b], inputs, "select(x2, x1, x0)", type, out, a.dtype, { strides: contiguousStrides(a.shape), offset: 0 });
+    return out;
+  }
+
+  // ---------------------------------------------------------------- reductions and scans
+
+  reduce(op: ReduceOp, x: Buf, dtype: DType, outer: number, r: number, inner: number): Buf {
+    checkDType(dtype, `reduce ${op}`);
+    const outDtype = reduceOutDType(op, dtype);
+    const outputs = outer * inner;
+    if (outputs === 0) return this.alloc(0, outDtype);
+    if (r === 0) return this.fill(outputs, outDtype, reduceEmptyValue(op, outDtype));
+    const out = this.alloc(outputs, outDtype);
+    const tree = r >= REDUCE_TREE_MIN_R;
+    const groups = tree ? outputs : Math.ceil(outputs / REDUCE_THREAD_WORKGROUP);
+    const [gx, gy] = grid(groups);
+    this.dispatch(`reduce ${op}`, reduceShader(op, dtype, tree), [outer, r, inner, 0], [this.gpu(out, "reduce"), this.gpu(x, "reduce")], [gx, gy]);
+    return out;
+  }
+
+  cumsum(x: Buf, dtype: DType, outer: number, n: number, inner: number, reverse: boolean): Buf {
+    checkDType(dtype, "cumsum");
+    const out = this.alloc(outer * n * inner, dtype === "bool" ? "int32" : dtype);
+    if (outer * n * inner === 0) return out;
+    const [gx, gy] = grid(Math.ceil((outer * inner) / CUMSUM_WORKGROUP));
+    this.dispatch("cumsum", cumsumShader(dtype), [outer, n, inner, reverse ? 1 : 0], [this.gpu(out, "cumsum"), this.gpu(x, "cumsum")], [gx, gy]);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- matmul
+
+  matmul(a: Buf, b: Buf, dtype: DType, p: MatmulParams): Buf {
+    checkDType(dtype, "matmul");
+    const out = this.alloc(p.batch * p.m * p.n, dtype);
+    if (p.batch * p.m * p.n === 0) return out;
+    if (p.k === 0) {
+      this.free(out);
+      return this.fill(p.batch * p.m * p.n, dtype, 0);
+    }
+    const gx = Math.ceil(p.n / MATMUL_TILE), gy = Math.ceil(p.m / MATMUL_TILE);
+    if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
+      throw new RangeError(`webgpu matmul: [${p.m}, ${p.k}] @ [${p.k}, ${p.n}] needs more than ${MAX_WORKGROUPS_PER_DIM} tiles along a side`);
+    }
+    const code = matmulShader(dtype);
+    const buffers = [this.gpu(out, "matmul"), this.gpu(a, "matmul"), this.gpu(b, "matmul")];
+    for (let base = 0; base < p.batch; base += MAX_WORKGROUPS_PER_DIM) {
+      const batches = Math.min(MAX_WORKGROUPS_PER_DIM, p.batch - base);
+      this.dispatch("matmul", code, [p.m, p.n, p.k, p.aBatchStride, p.bBatchStride, p.transA ? 1 : 0, p.transB ? 1 : 0, base], buffers, [gx, gy, batches]);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- indexing
+
+  gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {
+    checkDType(dtype, "gather");
+    const total = outer * nIdx * inner;
+    const out = this.alloc(total, dtype);
+    if (total === 0) return out;
+    const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
+    this.dispatch("gather", GATHER_SHADER, [outer, axisSize, inner, nIdx], [this.gpu(out, "gather"), this.gpu(x, "gather"), this.gpu(idx, "gather")], [gx, gy]);
+    return out;
+  }
+
+  scatterAdd(g: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {
+    checkDType(dtype, "scatterAdd");
+    const total = outer * axisSize * inner;
+    const out = this.alloc(total, dtype);
+    if (total === 0) return out;
+    const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
+    this.dispatch("scatterAdd", scatterAddShader(dtype), [outer, axisSize, inner, nIdx],
+      [this.gpu(out, "scatterAdd"), this.gpu(g, "scatterAdd"), this.gpu(idx, "scatterAdd")], [gx, gy]);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- convolution and pooling
+
+  private convParams(p: Conv2dParams): number[] {
+    return [p.n, p.h, p.w, p.cin, p.kh, p.kw, p.cout, p.oh, p.ow, p.strideH, p.strideW, p.dilationH, p.dilationW, p.padTop, p.padLeft, 0];
+  }
+
+  private checkFloat(dtype: DType, op: string): void {
+    checkDType(dtype, op);
+    if (dtype !== "float32") throw new TypeError(`webgpu ${op}: only float32 is supported (got ${dtype}); cast the inputs to float32`);
+  }
+
+  conv2d(x: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf {
+    this.checkFloat(dtype, "conv2d");
+    const total = p.n * p.oh * p.ow * p.cout;
+    const out = this.alloc(total, dtype);
+    if (total === 0) return out;
+    const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
+    this.dispatch("conv2d", CONV2D_SHADER, this.convParams(p), [this.gpu(out, "conv2d"), this.gpu(x, "conv2d"), this.gpu(w, "conv2d")], [gx, gy]);
+    return out;
+  }
+
+  conv2dGradInput(dy: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf {
+    this.checkFloat(dtype, "conv2dGradInput");
+    const total = p.n * p.h * p.w * p.cin;
+    const out = this.alloc(total, dtype);
+    if (total === 0) return out;
+    const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
+    this.dispatch("conv2dGradInput", CONV2D_GRAD_INPUT_SHADER, this.convParams(p),
+      [this.gpu(out, "conv2dGradInput"), this.gpu(dy, "conv2dGradInput"), this.gpu(w, "conv2dGradInput")], [gx, gy]);
+    return out;
+  }
+
+  conv2dGradFilter(x: Buf, dy: Buf, dtype: DType, p: Conv2dParams): Buf {
+    this.checkFloat(dtype, "conv2dGradFilter");
+    const total = p.kh * p.kw * p.cin * p.cout;
+    const out = this.alloc(total, dtype);
+    if (total === 0) return out;
+    const [gx, gy] = grid(total);
+    this.dispatch("conv2dGradFilter", CONV2D_GRAD_FILTER_SHADER, this.convParams(p),
+      [this.gpu(out, "conv2dGradFilter"), this.gpu(x, "conv2dGradFilter"), this.gpu(dy, "conv2dGradFilter")], [gx, gy]);
+    return out;
+  }
+
+  private poolParams(op: "max" | "avg", p: Pool2dParams): number[] {
+    return [p.n, p.h, p.w, p.c, p.kh, p.kw, p.oh, p.ow, p.strideH, p.strideW, p.padTop, p.padLeft, op === "max" ? 1 : 0, 0, 0, 0];
+  }
+
+  pool2d(op: "max" | "avg", x: Buf, dtype: DType, p: Pool2dParams): Buf {
+    this.checkFloat(dtype, "pool2d");
+    const total = p.n * p.oh * p.ow * p.c;
+    const out = this.alloc(total, dtype);
+    if (total === 0) return out;
+    const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
+    this.dispatch("pool2d", POOL2D_SHADER, this.poolParams(op, p), [this.gpu(out, "pool2d"), this.gpu(x, "pool2d")], [gx, gy]);
+    return out;
+  }
+
+  pool2dGrad(op: "max" | "avg", x: Buf, dy: Buf, dtype: DType, p: Pool2dParams): Buf {
+    this.checkFloat(dtype, "pool2dGrad");
+    const total = p.n * p.h * p.w * p.c;
+    const out = this.alloc(total, dtype);
+    if (total === 0) return out;
+    const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
+    this.dispatch("pool2dGrad", POOL2D_GRAD_SHADER, this.poolParams(op, p),
+      [this.gpu(out, "pool2dGrad"), this.gpu(x, "pool2dGrad"), this.gpu(dy, "pool2dGrad")], [gx, gy]);
+    return out;
+  }
+}
+
+/** The process-wide WebGPU backend, or why it is unavailable (no adapter, Dawn failed to load). */
+export async function createWebGPUBackend(): Promise<Backend | { unavailable: string }> {
+  const ctx = await gpuContext();
+  if ("unavailable" in ctx) return ctx;
+  backendInstance ??= new WebGPUBackend(ctx);
+  return backendInstance;
+}
+let backendInstance: WebGPUBackend | undefined;
