@@ -178,6 +178,14 @@ test("fromGenerator and fromArray: plain numbers/arrays and tensors are batched"
     await close(b.xs, [1, 2, 3, 4], { shape: [2, 2] });
     assert.is(b.ys!.dtype, "int32");
   }
+  // fromArray hands out copies: its own tensors survive the pipeline and every pass sees them.
+  const kept = { xs: dn.tensor([5, 6]), ys: dn.tensor(1, { dtype: "int32" }) };
+  const fromArr = Dataset.fromArray([kept, kept]);
+  for (let pass = 0; pass < 2; pass++) {
+    const [b] = await fromArr.batch(2).toArray();
+    await close(b.xs, [5, 6, 5, 6]);
+  }
+  assert.not.ok(kept.xs.isDisposed);
   const arr = Dataset.fromArray([{ xs: [1] }, { xs: [2, 3] }]);
   await rejects(() => arr.batch(2).toArray(), /element 1 of the batch has xs shape \[2\] but element 0 has \[1\]/);
   await rejects(() => (Dataset.fromArray([dn.tensor([1])]) as unknown as Dataset<Example>).batch(1).toArray(), /elements must be \{ xs, ys\? \} objects; got a bare Tensor/);

@@ -62,6 +62,16 @@ function tensorsIn(v: unknown): Tensor[] {
   return [];
 }
 
+/** A copy of a value whose tensors (itself, or fields one level deep) are cloned. */
+function cloneTensors<U>(v: U): U {
+  if (isTensor(v)) return v.clone() as U;
+  if (Array.isArray(v)) return v.map((e) => (isTensor(e) ? e.clone() : e)) as U;
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, isTensor(e) ? e.clone() : e])) as U;
+  }
+  return v;
+}
+
 function disposeItem<T>(item: Item<T>): void {
   if ("value" in item) for (const t of tensorsIn(item.value)) t.dispose();
 }
@@ -313,10 +323,13 @@ export class Dataset<T = Example> implements AsyncIterable<T> {
     }, opts.size, false, true);
   }
 
-  /** Elements of an array (reused every pass; not disposed by the pipeline, so prefer plain numbers/arrays). */
+  /**
+   * Elements of an array. Tensors in it (the item itself or its fields) are cloned for every pass,
+   * so the consumer owns what it receives and the array's tensors stay intact.
+   */
   static fromArray<U>(items: readonly U[]): Dataset<U> {
     return new Dataset<U>(async function* () {
-      for (const value of items) yield { value };
+      for (const value of items) yield { value: cloneTensors(value) };
     }, items.length);
   }
 
