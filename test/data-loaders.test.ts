@@ -71,6 +71,8 @@ test("mnist: subsets, raw int32 pixels and layouts", async () => {
   assert.equal([...m.xTest.shape], [200, 28, 28, 1]);
   assert.is(m.xTrain.dtype, "int32");
   const x = await m.xTrain.data();
+  // Row 5 of the first training image (the "5"), as printed in countless MNIST introductions.
+  assert.equal(Array.from(x.slice(5 * 28, 6 * 28)), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 18, 18, 18, 126, 136, 175, 26, 166, 255, 247, 127, 0, 0, 0, 0]);
   let brightest = 0;
   for (let i = 0; i < x.length; i++) brightest = Math.max(brightest, x[i]);
   assert.is(brightest, 255);
