@@ -69,6 +69,8 @@ export interface Backend {
   /** Uninitialized storage for `size` elements. */
   alloc(size: number, dtype: DType): Buf;
   upload(data: TypedArray, dtype: DType): Buf;
+  /** Optional: takes ownership of a freshly made array of the dtype's type without copying (host-memory backends). */
+  adopt?(data: TypedArray, dtype: DType): Buf;
   /** Resolves with a new typed array (a copy the caller owns) of the buffer's first `size` elements. */
   read(buf: Buf, dtype: DType, size: number): Promise<TypedArray>;
   /** Synchronous read where the backend can do it (CPU); undefined elsewhere. */

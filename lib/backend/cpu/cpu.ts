@@ -3,10 +3,11 @@
  * Buffers are typed arrays; float math runs in float64 and is stored in the buffer's type.
  */
 import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, ReduceOp, UnaryOp, View } from "../backend.js";
-import { newArray, type DType, type TypedArray } from "../../dtype.js";
+import { arrayCtor, newArray, type DType, type TypedArray } from "../../dtype.js";
 import { sizeOf } from "../../shape.js";
 import { isDense, viewIndices } from "./strided.js";
 import { matmulCpu } from "./matmul.js";
+import { binaryStrided, unaryStrided } from "./elementwise.js";
 import { conv2dCpu, conv2dGradFilterCpu, conv2dGradInputCpu, pool2dCpu, pool2dGradCpu } from "./conv.js";
 
 interface CpuBuf { data: TypedArray }
@@ -41,7 +42,7 @@ export const UNARY: Record<UnaryOp, (x: number, p: number) => number> = {
   cos: Math.cos,
   tanh: Math.tanh,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => Math.max(x, 0), // NaN stays NaN, like PyTorch
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
   floor: Math.floor,
   ceil: Math.ceil,
@@ -106,6 +107,10 @@ export class CpuBackend implements Backend {
     a.set(data);
     return this.wrap(a);
   }
+  adopt(data: TypedArray, dtype: DType): Buf {
+    if (!(data instanceof arrayCtor(dtype))) return this.upload(data, dtype);
+    return this.wrap(data);
+  }
   async read(buf: Buf, dtype: DType, size: number): Promise<TypedArray> {
     return this.readSync(buf, dtype, size);
   }
@@ -155,39 +160,14 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: View, outDtype: DType, param = 0): Buf {
-    const n = sizeOf(x.shape);
-    const out = newArray(outDtype, n);
-    const src = arr(x.buf);
-    const f = UNARY[op];
-    if (isDense(x.shape, x.strides)) {
-      const o = x.offset;
-      for (let i = 0; i < n; i++) out[i] = f(src[o + i], param);
-    } else {
-      const idx = viewIndices(x.shape, x.strides, x.offset);
-      for (let i = 0; i < n; i++) out[i] = f(src[idx[i]], param);
-    }
+    const out = newArray(outDtype, sizeOf(x.shape));
+    unaryStrided(op, arr(x.buf), x, out, param, UNARY[op]);
     return this.wrap(out);
   }
 
   binary(op: BinaryOp, a: View, b: View, outDtype: DType): Buf {
-    const n = sizeOf(a.shape);
-    const out = newArray(outDtype, n);
-    const A = arr(a.buf), B = arr(b.buf);
-    const f = BINARY[op];
-    const denseA = isDense(a.shape, a.strides), denseB = isDense(b.shape, b.strides);
-    if (denseA && denseB) {
-      const ao = a.offset, bo = b.offset;
-      switch (op) {
-        case "add": for (let i = 0; i < n; i++) out[i] = A[ao + i] + B[bo + i]; break;
-        case "sub": for (let i = 0; i < n; i++) out[i] = A[ao + i] - B[bo + i]; break;
-        case "mul": for (let i = 0; i < n; i++) out[i] = A[ao + i] * B[bo + i]; break;
-        case "div": for (let i = 0; i < n; i++) out[i] = A[ao + i] / B[bo + i]; break;
-        default: for (let i = 0; i < n; i++) out[i] = f(A[ao + i], B[bo + i]);
-      }
-    } else {
-      const ia = indexer(a), ib = indexer(b);
-      for (let i = 0; i < n; i++) out[i] = f(A[ia(i)], B[ib(i)]);
-    }
+    const out = newArray(outDtype, sizeOf(a.shape));
+    binaryStrided(op, arr(a.buf), a, arr(b.buf), b, out, BINARY[op]);
     return this.wrap(out);
   }
 

@@ -126,8 +126,9 @@ type URow = (X: Arr, xo: number, out: Arr, o: number, n: number) => void;
 
 function unaryRow(op: UnaryOp, s: number, f: (v: number, p: number) => number, param: number): URow {
   switch (op) {
-    // Branch-free: (v + |v|) / 2 is exact, 4× faster than `v > 0 ? v : 0` on mixed signs; NaN stays NaN (as in PyTorch).
-    case "relu": return (X, xo, out, o, n) => { for (let i = 0; i < n; i++) { const v = X[xo + i * s]; out[o + i] = (v + Math.abs(v)) * 0.5; } };
+    // Branch-free Math.max (a data-dependent `v > 0 ? v : 0` mispredicts on mixed signs); NaN stays NaN
+    // (as in PyTorch) and -Infinity gives 0 ((v + |v|) / 2 would give NaN there).
+    case "relu": return (X, xo, out, o, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.max(X[xo + i * s], 0); };
     case "neg": return (X, xo, out, o, n) => { for (let i = 0; i < n; i++) out[o + i] = -X[xo + i * s]; };
     case "square": return (X, xo, out, o, n) => { for (let i = 0; i < n; i++) { const v = X[xo + i * s]; out[o + i] = v * v; } };
     case "sqrt": return (X, xo, out, o, n) => { for (let i = 0; i < n; i++) out[o + i] = Math.sqrt(X[xo + i * s]); };
