@@ -241,14 +241,24 @@ test("max and avg pooling (and their gradients) match the reference", () => {
     checkPool(op, { n: 2, h: 8, w: 8, c: 3, kh: 2, kw: 2, oh: 4, ow: 4, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 });
     checkPool(op, { n: 1, h: 7, w: 9, c: 17, kh: 3, kw: 3, oh: 4, ow: 5, strideH: 2, strideW: 2, padTop: 1, padLeft: 1 });
     checkPool(op, { n: 2, h: 5, w: 5, c: 1, kh: 3, kw: 2, oh: 5, ow: 4, strideH: 1, strideW: 1, padTop: 1, padLeft: 0 });
+    // Channels a multiple of 4 with every window inside the image: the WASM SIMD path.
+    checkPool(op, { n: 2, h: 8, w: 8, c: 4, kh: 2, kw: 2, oh: 4, ow: 4, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 });
+    checkPool(op, { n: 1, h: 7, w: 9, c: 8, kh: 3, kw: 3, oh: 5, ow: 7, strideH: 1, strideW: 1, padTop: 0, padLeft: 0 });
+    checkPool(op, { n: 2, h: 9, w: 7, c: 12, kh: 3, kw: 2, oh: 4, ow: 6, strideH: 2, strideW: 1, padTop: 0, padLeft: 0 });
+    checkPool(op, { n: 3, h: 26, w: 26, c: 32, kh: 2, kw: 2, oh: 13, ow: 13, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 });
   }
 });
 
-test("max pooling propagates NaN", () => {
+test("max pooling propagates NaN (JS and WASM paths)", () => {
   const p: Pool2dParams = { n: 1, h: 2, w: 2, c: 1, kh: 2, kw: 2, oh: 1, ow: 1, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 };
   const out = new Float32Array(1);
   pool2dCpu("max", Float32Array.of(1, NaN, 3, 2), out, p);
   assert.ok(Number.isNaN(out[0]));
+  // 4 channels, 2×2 pixels: channel 1 has a NaN in its second tap, the others are finite.
+  const p4: Pool2dParams = { ...p, c: 4 };
+  const out4 = new Float32Array(4);
+  pool2dCpu("max", Float32Array.of(1, 2, 3, 4, 5, NaN, 0, 4, 2, 2, 2, 9, 0, 0, 0, 0), out4, p4);
+  assert.equal(Array.from(out4.map((v) => (Number.isNaN(v) ? -1 : v))), [5, -1, 3, 9]);
 });
 
 test("matmul float32 on the worker thread (large product) matches the reference", async () => {

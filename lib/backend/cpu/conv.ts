@@ -4,7 +4,7 @@
  * patch matrix stays small; float64 (gradcheck) uses the direct loops at the end of this file.
  */
 import type { Conv2dParams, Pool2dParams } from "../backend.js";
-import { gemmF32 } from "./gemm-f32.js";
+import { gemmF32, gemmRuntime } from "./gemm-f32.js";
 
 type Arr = Float32Array | Float64Array;
 
@@ -213,8 +213,31 @@ export function pool2dCpu(op: "max" | "avg", x: Arr, out: Arr, p: Pool2dParams):
   else avgPool(x, out, p);
 }
 
+/** The WASM path takes float32 "valid" windows (no tap outside the image) over a multiple of 4 channels. */
+function wasmPoolable(x: Arr, p: Pool2dParams): x is Float32Array {
+  return x instanceof Float32Array && p.c % 4 === 0 && p.padTop === 0 && p.padLeft === 0 &&
+    (p.oh - 1) * p.strideH + p.kh <= p.h && (p.ow - 1) * p.strideW + p.kw <= p.w && p.oh > 0 && p.ow > 0;
+}
+
+/** Runs `row(xByte, outRowFloat)` for every output row (b, oy) with x staged at heap[0...]. */
+function forEachPoolRow(p: Pool2dParams, row: (xByte: number, outIndex: number) => void): void {
+  const { n, h, w, c, oh, ow, strideH } = p;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++) row((b * h + oy * strideH) * w * c * 4, (b * oh + oy) * ow * c);
+}
+
 function maxPool(x: Arr, out: Arr, p: Pool2dParams): void {
   const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
+  if (wasmPoolable(x, p)) {
+    const rt = gemmRuntime();
+    const outAt = x.length + 4;
+    rt.ensure(outAt + out.length);
+    rt.heap().set(x, 0);
+    forEachPoolRow(p, (xByte, o) => rt.maxPoolRow(xByte, (outAt + o) * 4, ow, strideW * c * 4, c / 4, kh, kw, w * c * 4, c * 4));
+    const heap = rt.heap();
+    out.set(heap.subarray(outAt, outAt + out.length));
+    return;
+  }
   let oo = 0;
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < oh; oy++) {
@@ -275,6 +298,16 @@ export function pool2dGradCpu(op: "max" | "avg", x: Arr, dy: Arr, out: Arr, p: P
 
 function maxPoolGrad(x: Arr, dy: Arr, out: Arr, p: Pool2dParams): void {
   const { n, h, w, c, kh, kw, oh, ow, strideH, strideW, padTop, padLeft } = p;
+  if (wasmPoolable(x, p)) {
+    const rt = gemmRuntime();
+    const idxAt = x.length + 4;
+    rt.ensure(idxAt + dy.length);
+    rt.heap().set(x, 0);
+    forEachPoolRow(p, (xByte, o) => rt.maxPoolArgmaxRow(xByte, (idxAt + o) * 4, ow, strideW * c * 4, c / 4, kh, kw, w * c * 4, c * 4, xByte / 4));
+    const argmax = new Int32Array(rt.memory.buffer, idxAt * 4, dy.length);
+    for (let j = 0; j < dy.length; j++) out[argmax[j]] += dy[j];
+    return;
+  }
   const bestIndex = new Int32Array(c);
   let oo = 0;
   for (let b = 0; b < n; b++)

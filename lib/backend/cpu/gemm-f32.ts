@@ -7,6 +7,7 @@
  */
 import { DEFAULT_TILING, gemmBlocked, gemmDirect, gemmModuleBytes, packScratchFloats, type DirectFn, type GemmTiling, type MacroFn, type StridedMatrix } from "./gemm-kernel.js";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-assembler.js";
+import type { MaxPoolArgmaxRowFn, MaxPoolRowFn } from "./pool-kernel.js";
 import { parallelGemm, startWorker, threadsAvailable } from "./gemm-threads.js";
 
 const PAGE = 65536;
@@ -19,6 +20,8 @@ export interface GemmRuntime {
   module: WasmModule;
   macro: MacroFn;
   direct: DirectFn;
+  maxPoolRow: MaxPoolRowFn;
+  maxPoolArgmaxRow: MaxPoolArgmaxRowFn;
   heap(): Float32Array;
   /** Makes the memory at least `floats` floats long. */
   ensure(floats: number): void;
@@ -37,6 +40,8 @@ export function gemmRuntime(): GemmRuntime {
     tiling, memory, module,
     macro: instance.exports.gemm_macro as MacroFn,
     direct: instance.exports.gemm_direct as DirectFn,
+    maxPoolRow: instance.exports.maxpool_row as MaxPoolRowFn,
+    maxPoolArgmaxRow: instance.exports.maxpool_argmax_row as MaxPoolArgmaxRowFn,
     heap() {
       if (view.buffer.byteLength !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
       return view;

@@ -5,6 +5,7 @@
  * thread and in the worker (gemm-threads.ts) over shared memory.
  */
 import { assembleModule, FunctionBuilder, I32, Op, Simd, V128 } from "./wasm-assembler.js";
+import { maxPoolArgmaxRowKernel, maxPoolRowKernel } from "./pool-kernel.js";
 
 export interface GemmTiling {
   /** Micro-tile rows (A panel height) and columns (B panel width, a multiple of 4). */
@@ -147,7 +148,10 @@ export function directKernel(t: GemmTiling): FunctionBuilder {
 export function gemmModuleBytes(t: GemmTiling, shared: boolean, maximumPages: number): Uint8Array {
   return assembleModule({
     memory: { initialPages: 1, maximumPages, shared },
-    functions: [{ name: "gemm_macro", fn: macroKernel(t) }, { name: "gemm_direct", fn: directKernel(t) }],
+    functions: [
+      { name: "gemm_macro", fn: macroKernel(t) }, { name: "gemm_direct", fn: directKernel(t) },
+      { name: "maxpool_row", fn: maxPoolRowKernel() }, { name: "maxpool_argmax_row", fn: maxPoolArgmaxRowKernel() },
+    ],
   });
 }
 

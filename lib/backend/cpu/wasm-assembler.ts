@@ -21,8 +21,9 @@ export const Op = {
 /** SIMD opcodes (after the 0xfd prefix, LEB-encoded). */
 export const Simd = {
   v128Load: 0, v128Load32Splat: 9, v128Store: 11, v128Const: 12,
-  f32x4Splat: 19, f32x4ExtractLane: 31,
-  f32x4Add: 228, f32x4Sub: 229, f32x4Mul: 230,
+  i32x4Splat: 17, f32x4Splat: 19, f32x4ExtractLane: 31,
+  f32x4Gt: 68, v128Bitselect: 82, i32x4Add: 174,
+  f32x4Add: 228, f32x4Sub: 229, f32x4Mul: 230, f32x4Max: 233,
 } as const;
 
 export function uleb(n: number): number[] {
