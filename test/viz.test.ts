@@ -67,8 +67,8 @@ test("lossCurve: one panel per metric, train and validation points, epoch axis",
   assert.match(chart.describe(), /5 epochs.*val_loss=0\.44/);
   // A plain record works too, and x runs 1..5.
   const plain = viz.lossCurve({ loss: [3, 2, 1] });
-  const layer = (plain.spec.hconcat as { layer: { data: { values: { x: number }[] } }[] }[])[0].layer[1];
-  assert.equal(layer.data.values.map((r) => r.x), [1, 2, 3]);
+  const datasets = plain.spec.datasets as Record<string, { x: number }[]>;
+  assert.equal(datasets.epoch_0.map((r) => r.x), [1, 2, 3]);
 });
 
 test("lossCurve logScale: loss panel on a log axis, accuracy panel linear", async () => {

@@ -2,7 +2,7 @@
 // and LiveChart, fed by training callbacks, that redraws one notebook output in place.
 import { Chart, VegaLiteChart, mimebundleSymbol, type MimeBundle } from "./chart.js";
 import { fmt } from "./data.js";
-import type { VegaLiteSpec } from "./render.js";
+import { DatasetViewRenderer, preloadVega, type VegaLiteSpec } from "./render.js";
 
 /** `model.fit`'s History: per-epoch logs plus the epoch indices (0-based, like Keras). */
 export interface HistoryLike {
@@ -103,24 +103,29 @@ function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions)
     type: "nominal",
     title: null,
     scale: { domain: present, range: present.map((s) => SERIES_COLORS[s]) },
+    legend: { labelLimit: 240 },
   };
-  const panels = metrics.map((metric) => {
+  const datasets: Record<string, CurveRow[]> = {};
+  const panels = metrics.map((metric, index) => {
     const log = options.logScale === true && metric.toLowerCase().includes("loss");
     const values = rows.filter((r) => r.metric === metric && Number.isFinite(r.value) && (!log || r.value > 0));
     const epochLevel = values.filter((r) => r.series === "train" || r.series === "validation");
-    const x = { field: "x", type: "quantitative", title: xTitle, scale: { zero: false } };
+    // Named datasets: a live chart swaps their values into a cached vega view instead of recompiling.
+    datasets[`batch_${index}`] = values.filter((r) => r.series.startsWith("train (batch"));
+    datasets[`epoch_${index}`] = epochLevel;
+    const x = { field: "x", type: "quantitative", title: xTitle, scale: { zero: false }, axis: { tickMinStep: 1 } };
     const y = { field: "value", type: "quantitative", title: metric, scale: log ? { type: "log", nice: false } : { zero: false } };
     return {
       width: options.width ?? 320,
       height: options.height ?? 200,
       layer: [
         {
-          data: { values: values.filter((r) => r.series.startsWith("train (batch")) },
+          data: { name: `batch_${index}` },
           mark: { type: "line", strokeWidth: 1.2, clip: true },
           encoding: { x, y, color },
         },
         {
-          data: { values: epochLevel },
+          data: { name: `epoch_${index}` },
           mark: { type: "line", point: epochLevel.length <= 400 ? { size: 30 } : false, strokeWidth: 2, tooltip: true },
           encoding: { x, y, color },
         },
@@ -129,6 +134,7 @@ function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions)
   });
   return {
     title: options.title,
+    datasets,
     hconcat: panels,
     resolve: { scale: { color: "shared" } },
   };
@@ -206,8 +212,9 @@ interface BatchPoint {
 export class LiveChart extends Chart {
   /** Redraws sent to the display so far. */
   renderCount = 0;
-  /** Milliseconds the last redraw took (spec + SVG + send). */
+  /** Milliseconds the last redraw took (spec + SVG + send), and all redraws together. */
   lastRenderMs = 0;
+  totalRenderMs = 0;
   /** The last redraw error (drawing never throws into the training loop). */
   lastError: unknown = null;
   private readonly options: LiveChartOptions;
@@ -223,6 +230,7 @@ export class LiveChart extends Chart {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private dirty = false;
   private finished = false;
+  private readonly renderer = new DatasetViewRenderer();
 
   constructor(options: LiveChartOptions = {}) {
     super();
@@ -355,9 +363,16 @@ export class LiveChart extends Chart {
   }
 
   private async render(): Promise<void> {
+    // Module loading is a one-time cost; it must not stretch the redraw interval.
+    await preloadVega().catch(() => undefined);
     const t0 = performance.now();
     try {
-      const bundle = await this.chart().mimeBundle();
+      const chart = this.chart();
+      const bundle: MimeBundle = {
+        "application/vnd.vegalite.v5+json": chart.spec,
+        "image/svg+xml": await this.renderer.render(chart.spec),
+        "text/plain": chart.describe(),
+      };
       const snapshot = { [mimebundleSymbol]: () => bundle };
       if (!this.handle) this.handle = this.bridge!.display(snapshot);
       else await this.handle.update(snapshot);
@@ -367,7 +382,9 @@ export class LiveChart extends Chart {
     }
     const ms = performance.now() - t0;
     this.lastRenderMs = ms;
-    this.intervalMs = Math.max(this.options.minIntervalMs ?? 500, ms / (this.options.renderBudget ?? 0.1));
+    this.totalRenderMs += ms;
+    // Never wait more than 5 s between redraws, even when one redraw was slow (a busy machine).
+    this.intervalMs = Math.min(Math.max(5000, this.options.minIntervalMs ?? 500), Math.max(this.options.minIntervalMs ?? 500, ms / (this.options.renderBudget ?? 0.1)));
     this.lastRenderEnd = performance.now();
   }
 }

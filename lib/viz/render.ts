@@ -18,6 +18,11 @@ function loadVega(): Promise<VegaModules> {
   return vegaModules;
 }
 
+/** Loads vega and vega-lite now (a live chart does so before timing its first redraw). */
+export async function preloadVega(): Promise<void> {
+  await loadVega();
+}
+
 /** Compiles a vega-lite spec to vega (throws vega-lite's own error for an invalid spec). */
 export async function compileVegaLite(spec: VegaLiteSpec): Promise<object> {
   const { vegaLite } = await loadVega();
@@ -73,4 +78,29 @@ export async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
     background: "white",
   });
   return renderer.render().asPng();
+}
+
+/**
+ * Renders a sequence of specs that differ only in their top-level `datasets` (a live chart's redraws):
+ * the vega view is compiled once per spec structure and later redraws only swap the data in.
+ */
+export class DatasetViewRenderer {
+  private signature = "";
+  private view: { data(name: string, values: unknown[]): unknown; runAsync(): Promise<unknown>; toSVG(): Promise<string>; finalize(): void } | null = null;
+
+  async render(spec: VegaLiteSpec): Promise<string> {
+    const datasets = (spec.datasets ?? {}) as Record<string, unknown[]>;
+    const signature = JSON.stringify({ ...spec, datasets: Object.keys(datasets) });
+    if (signature !== this.signature || !this.view) {
+      const { vega } = await loadVega();
+      const compiled = await compileVegaLite(spec);
+      this.view?.finalize();
+      this.view = new vega.View(vega.parse(compiled as Parameters<typeof vega.parse>[0]), { renderer: "none" });
+      this.signature = signature;
+    } else {
+      for (const [name, values] of Object.entries(datasets)) this.view.data(name, values);
+    }
+    await this.view.runAsync();
+    return this.view.toSVG();
+  }
 }

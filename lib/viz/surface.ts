@@ -125,7 +125,13 @@ function sample(input: SurfaceInput, options: SurfaceOptions, defaultResolution:
 function useLog(z: Float64Array, option: SurfaceOptions["logScale"]): boolean {
   const [lo, hi] = minMax(z);
   if (option === true && !(lo > 0)) throw new RangeError(`surface: logScale needs z > 0, but the smallest value is ${lo}; shift the function or pass logScale: false`);
-  if (option === "auto" || option === undefined) return lo > 0 && hi / lo > 100;
+  if (option === "auto" || option === undefined) {
+    // Log only when z > 0 spans decades and most of the grid is crowded near the minimum (a valley, not a bowl).
+    if (!(lo > 0) || hi / lo <= 100) return false;
+    const sorted = Float64Array.from(z).sort();
+    const median = sorted[sorted.length >> 1];
+    return (median - lo) / (hi - lo) < 0.1;
+  }
   return option;
 }
 
