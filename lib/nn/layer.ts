@@ -123,11 +123,12 @@ export abstract class Layer {
 
   private checkShape(expected: Shape, got: readonly (number | null)[], axes: "all" | "last" | "none"): void {
     if (axes === "none") return;
-    const bad = expected.length !== got.length ||
-      (axes === "all" ? expected.some((d, i) => i > 0 && d !== null && got[i] !== null && d !== got[i]) : expected.at(-1) !== got.at(-1));
+    const bad = axes === "all"
+      ? expected.length !== got.length || expected.some((d, i) => i > 0 && d !== null && got[i] !== null && d !== got[i])
+      : expected.at(-1) !== got.at(-1);
     if (bad) {
       throw new Error(`${this.name} (${this.className}): expected input of shape ${formatShape(expected)} but got ${fmt(got.map((d) => d ?? -1))}` +
-        (expected.length !== got.length ? ` (rank ${expected.length} ≠ ${got.length})` : "") +
+        (axes === "all" && expected.length !== got.length ? ` (rank ${expected.length} ≠ ${got.length})` : "") +
         "; check the inputShape of the first layer and the shape of your data");
     }
   }

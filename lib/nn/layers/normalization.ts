@@ -77,8 +77,9 @@ export class BatchNormalization extends Layer {
       v = mean(E.square(E.sub(x, m)), axes);
       const mom = this.momentum;
       noGrad(() => {
-        this.movingMean.assign(E.add(E.mul(this.movingMean, mom), E.mul(m, 1 - mom)));
-        this.movingVariance.assign(E.add(E.mul(this.movingVariance, mom), E.mul(v, 1 - mom)));
+        const dt = this.movingMean.dtype;
+        this.movingMean.assign(E.cast(E.add(E.mul(this.movingMean, mom), E.mul(m, 1 - mom)), dt));
+        this.movingVariance.assign(E.cast(E.add(E.mul(this.movingVariance, mom), E.mul(v, 1 - mom)), dt));
       });
     } else {
       m = this.movingMean;
