@@ -23,6 +23,8 @@ export class BufferPool {
     /** Pooled bytes beyond this are destroyed instead of kept. */
     private readonly maxPooledBytes: number,
     private readonly label: string,
+    /** Called before pooled buffers are destroyed (bind groups that name them must go). */
+    private readonly onDestroy: () => void = () => {},
   ) {}
 
   acquire(bytes: number): GPUBuffer {
@@ -41,6 +43,7 @@ export class BufferPool {
     this.liveBytes -= capacity;
     this.liveBuffers--;
     if (this.pooledBytes + capacity > this.maxPooledBytes) {
+      this.onDestroy();
       buffer.destroy();
       return;
     }
@@ -52,6 +55,7 @@ export class BufferPool {
 
   /** Destroys every pooled (not live) buffer. */
   trim(): void {
+    this.onDestroy();
     for (const list of this.freeByBucket.values()) for (const b of list) b.destroy();
     this.freeByBucket.clear();
     this.pooledBytes = 0;

@@ -34,6 +34,12 @@ const TRACE = !!process.env.DAWNET_WEBGPU_TRACE;
 /** Every 32-bit dtype (bool is stored as u32 0/1). */
 const BYTES_PER_ELEMENT = 4;
 
+/** Bind groups kept for reuse; the cache starts over when full. */
+const MAX_CACHED_BIND_GROUPS = 512;
+const SHADER_STAGE_COMPUTE = 0x4;
+
+interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutSize: number; id: number }
+
 class WebGPUBuf {
   constructor(public buffer: GPUBuffer | null, readonly elements: number) {}
 }
@@ -67,7 +73,12 @@ export class WebGPUBackend implements Backend {
   private readonly device: GPUDevice;
   private readonly storage: BufferPool;
   private readonly staging: BufferPool;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly kernels = new Map<string, Kernel>();
+  private readonly kernelsBySource = new Map<string, Kernel>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly layouts = new Map<number, GPUBindGroupLayout>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private readonly maxBindingBytes: number;
 
   private encoder: GPUCommandEncoder | null = null;
@@ -86,7 +97,7 @@ export class WebGPUBackend implements Backend {
     this.device = ctx.device;
     this.adapterDescription = ctx.adapterDescription;
     this.maxBindingBytes = this.device.limits.maxStorageBufferBindingSize;
-    this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor");
+    this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor", () => this.bindGroups.clear());
     this.staging = new BufferPool(this.device, USAGE_MAP_READ | USAGE_COPY_DST, 64 << 20, "dawnet readback");
     this.paramBuffer = this.device.createBuffer({ size: this.paramArena.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST, label: "dawnet params" });
   }
@@ -105,14 +116,66 @@ export class WebGPUBackend implements Backend {
     throw new Error(`webgpu ${op}: the device reported ${errors.length} error(s) in queued work: ${errors.join(" | ")}`);
   }
 
-  private pipeline(code: string): GPUComputePipeline {
-    let p = this.pipelines.get(code);
-    if (!p) {
-      const module = this.device.createShaderModule({ code, label: "dawnet kernel" });
-      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
-      this.pipelines.set(code, p);
+  /** The compiled kernel for `key` (a short name of the shader's variant); `makeCode` runs on a miss. */
+  private kernel(key: string, makeCode: () => string): Kernel {
+    let k = this.kernels.get(key);
+    if (!k) {
+      const code = makeCode();
+      // Variants with equal WGSL share one pipeline (the cache is by source).
+      k = this.kernelsBySource.get(code);
+      if (!k) {
+        const storageBindings = (code.match(/var<storage/g) ?? []).length;
+        const layout = this.bindGroupLayout(storageBindings);
+        const module = this.device.createShaderModule({ code, label: `dawnet ${key}` });
+        const pipeline = this.device.createComputePipeline({
+          layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+          compute: { module, entryPoint: "main" },
+          label: `dawnet ${key}`,
+        });
+        k = { pipeline, layout, layoutSize: storageBindings, id: this.kernelsBySource.size };
+        this.kernelsBySource.set(code, k);
+      }
+      this.kernels.set(key, k);
     }
-    return p;
+    return k;
+  }
+
+  /** Every kernel binds its uniforms at 0 (dynamic offset into the arena), its output at 1, inputs at 2.. */
+  private bindGroupLayout(storageBindings: number): GPUBindGroupLayout {
+    let layout = this.layouts.get(storageBindings);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: PARAM_BYTES } }];
+      for (let i = 0; i < storageBindings; i++) {
+        entries.push({ binding: i + 1, visibility: SHADER_STAGE_COMPUTE, buffer: { type: i === 0 ? "storage" : "read-only-storage" } });
+      }
+      layout = this.device.createBindGroupLayout({ entries, label: `dawnet ${storageBindings} storage buffers` });
+      this.layouts.set(storageBindings, layout);
+    }
+    return layout;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    return id;
+  }
+
+  /** Bind groups recur in loops (pooled buffers come back in the same order): reuse them instead of re-creating. */
+  private bindGroup(kernel: Kernel, buffers: GPUBuffer[]): GPUBindGroup {
+    let key = `${kernel.layoutSize}`;
+    for (const b of buffers) key += `:${this.bufferId(b)}`;
+    let group = this.bindGroups.get(key);
+    if (group) {
+      // Move to the back: the Map's insertion order doubles as least-recently-used order.
+      this.bindGroups.delete(key);
+    } else {
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.delete(this.bindGroups.keys().next().value!);
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: 0, size: PARAM_BYTES } }];
+      buffers.forEach((buffer, k) => entries.push({ binding: k + 1, resource: { buffer } }));
+      group = this.device.createBindGroup({ layout: kernel.layout, entries });
+    }
+    this.bindGroups.set(key, group);
+    return group;
   }
 
   /** Ends the open compute pass (needed before copies). */
@@ -139,24 +202,21 @@ export class WebGPUBackend implements Backend {
    * Encodes one dispatch. `params` are the kernel's uniform words (numbers are stored as u32 bits, except
    * the indices listed in `floatWords`, stored as f32). Buffers bind at 1.. (output first).
    */
-  private dispatch(op: string, code: string, params: number[], buffers: GPUBuffer[], groups: [number, number, number?], floatWords: number[] = []): void {
+  private dispatch(op: string, kernel: Kernel, params: number[], buffers: GPUBuffer[], groups: [number, number, number?], floatWords: number[] = []): void {
     this.checkDevice(op);
     if (TRACE) process.stderr.write(`webgpu dispatch ${op} [${groups.join(", ")}]\n`);
     if (this.paramSlotsUsed === PARAM_SLOTS) this.flush();
-    const pipeline = this.pipeline(code);
     const slot = this.paramSlotsUsed++;
     const base = (slot * PARAM_BYTES) / 4;
     for (let i = 0; i < params.length; i++) this.paramU32[base + i] = params[i] >>> 0;
     for (const i of floatWords) this.paramF32[base + i] = params[i];
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: slot * PARAM_BYTES, size: PARAM_BYTES } }];
-    buffers.forEach((buffer, k) => entries.push({ binding: k + 1, resource: { buffer } }));
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.bindGroup(kernel, buffers);
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder({ label: "dawnet batch" });
       this.pass = this.encoder.beginComputePass();
     }
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, bindGroup);
+    this.pass.setPipeline(kernel.pipeline);
+    this.pass.setBindGroup(0, bindGroup, [slot * PARAM_BYTES]);
     this.pass.dispatchWorkgroups(groups[0], groups[1], groups[2] ?? 1);
     this.dispatches++;
   }
@@ -270,7 +330,7 @@ export class WebGPUBackend implements Backend {
     else if (dtype === "int32") bits = value | 0;
     else bits = value ? 1 : 0;
     const [gx, gy] = grid(Math.ceil(size / INDEX_WORKGROUP));
-    this.dispatch("fill", FILL_SHADER, [size, bits, 0, 0], [this.gpu(out, "fill")], [gx, gy]);
+    this.dispatch("fill", this.kernel("fill", () => FILL_SHADER), [size, bits, 0, 0], [this.gpu(out, "fill")], [gx, gy]);
     return out;
   }
 
@@ -298,10 +358,11 @@ export class WebGPUBackend implements Backend {
       params[8 + d] = merged.shape[d];
       for (let k = 0; k < 4; k++) params[16 + d * 4 + k] = merged.strides[k][d];
     }
-    const code = mapShader(inputs, expr, exprType, outDtype);
+    const key = `map ${expr} ${exprType} ${outDtype} ${inputs.map((x) => `${x.dtype}/${x.as}`).join(" ")}`;
+    const kernel = this.kernel(key, () => mapShader(inputs, expr, exprType, outDtype));
     const buffers = [this.gpu(outBuf, op), ...views.map((v) => this.gpu(v.buf, op))];
     const [gx, gy] = grid(Math.ceil(n / MAP_WORKGROUP));
-    this.dispatch(op, code, params, buffers, [gx, gy], [3]);
+    this.dispatch(op, kernel, params, buffers, [gx, gy], [3]);
   }
 
   copy(x: View, dtype: DType): Buf {
@@ -375,7 +436,7 @@ export class WebGPUBackend implements Backend {
     const tree = r >= REDUCE_TREE_MIN_R;
     const groups = tree ? outputs : Math.ceil(outputs / REDUCE_THREAD_WORKGROUP);
     const [gx, gy] = grid(groups);
-    this.dispatch(`reduce ${op}`, reduceShader(op, dtype, tree), [outer, r, inner, 0], [this.gpu(out, "reduce"), this.gpu(x, "reduce")], [gx, gy]);
+    this.dispatch(`reduce ${op}`, this.kernel(`reduce ${op} ${dtype} ${tree}`, () => reduceShader(op, dtype, tree)), [outer, r, inner, 0], [this.gpu(out, "reduce"), this.gpu(x, "reduce")], [gx, gy]);
     return out;
   }
 
@@ -384,7 +445,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(outer * n * inner, dtype === "bool" ? "int32" : dtype);
     if (outer * n * inner === 0) return out;
     const [gx, gy] = grid(Math.ceil((outer * inner) / CUMSUM_WORKGROUP));
-    this.dispatch("cumsum", cumsumShader(dtype), [outer, n, inner, reverse ? 1 : 0], [this.gpu(out, "cumsum"), this.gpu(x, "cumsum")], [gx, gy]);
+    this.dispatch("cumsum", this.kernel(`cumsum ${dtype}`, () => cumsumShader(dtype)), [outer, n, inner, reverse ? 1 : 0], [this.gpu(out, "cumsum"), this.gpu(x, "cumsum")], [gx, gy]);
     return out;
   }
 
@@ -402,7 +463,7 @@ export class WebGPUBackend implements Backend {
     if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
       throw new RangeError(`webgpu matmul: [${p.m}, ${p.k}] @ [${p.k}, ${p.n}] needs more than ${MAX_WORKGROUPS_PER_DIM} tiles along a side`);
     }
-    const code = matmulShader(dtype);
+    const code = this.kernel(`matmul ${dtype}`, () => matmulShader(dtype));
     const buffers = [this.gpu(out, "matmul"), this.gpu(a, "matmul"), this.gpu(b, "matmul")];
     for (let base = 0; base < p.batch; base += MAX_WORKGROUPS_PER_DIM) {
       const batches = Math.min(MAX_WORKGROUPS_PER_DIM, p.batch - base);
@@ -419,7 +480,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
-    this.dispatch("gather", GATHER_SHADER, [outer, axisSize, inner, nIdx], [this.gpu(out, "gather"), this.gpu(x, "gather"), this.gpu(idx, "gather")], [gx, gy]);
+    this.dispatch("gather", this.kernel("gather", () => GATHER_SHADER), [outer, axisSize, inner, nIdx], [this.gpu(out, "gather"), this.gpu(x, "gather"), this.gpu(idx, "gather")], [gx, gy]);
     return out;
   }
 
@@ -429,7 +490,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
-    this.dispatch("scatterAdd", scatterAddShader(dtype), [outer, axisSize, inner, nIdx],
+    this.dispatch("scatterAdd", this.kernel(`scatterAdd ${dtype}`, () => scatterAddShader(dtype)), [outer, axisSize, inner, nIdx],
       [this.gpu(out, "scatterAdd"), this.gpu(g, "scatterAdd"), this.gpu(idx, "scatterAdd")], [gx, gy]);
     return out;
   }
@@ -451,7 +512,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
-    this.dispatch("conv2d", CONV2D_SHADER, this.convParams(p), [this.gpu(out, "conv2d"), this.gpu(x, "conv2d"), this.gpu(w, "conv2d")], [gx, gy]);
+    this.dispatch("conv2d", this.kernel("conv2d", () => CONV2D_SHADER), this.convParams(p), [this.gpu(out, "conv2d"), this.gpu(x, "conv2d"), this.gpu(w, "conv2d")], [gx, gy]);
     return out;
   }
 
@@ -461,7 +522,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
-    this.dispatch("conv2dGradInput", CONV2D_GRAD_INPUT_SHADER, this.convParams(p),
+    this.dispatch("conv2dGradInput", this.kernel("conv2dGradInput", () => CONV2D_GRAD_INPUT_SHADER), this.convParams(p),
       [this.gpu(out, "conv2dGradInput"), this.gpu(dy, "conv2dGradInput"), this.gpu(w, "conv2dGradInput")], [gx, gy]);
     return out;
   }
@@ -472,7 +533,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(total);
-    this.dispatch("conv2dGradFilter", CONV2D_GRAD_FILTER_SHADER, this.convParams(p),
+    this.dispatch("conv2dGradFilter", this.kernel("conv2dGradFilter", () => CONV2D_GRAD_FILTER_SHADER), this.convParams(p),
       [this.gpu(out, "conv2dGradFilter"), this.gpu(x, "conv2dGradFilter"), this.gpu(dy, "conv2dGradFilter")], [gx, gy]);
     return out;
   }
@@ -487,7 +548,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
-    this.dispatch("pool2d", POOL2D_SHADER, this.poolParams(op, p), [this.gpu(out, "pool2d"), this.gpu(x, "pool2d")], [gx, gy]);
+    this.dispatch("pool2d", this.kernel("pool2d", () => POOL2D_SHADER), this.poolParams(op, p), [this.gpu(out, "pool2d"), this.gpu(x, "pool2d")], [gx, gy]);
     return out;
   }
 
@@ -497,7 +558,7 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
-    this.dispatch("pool2dGrad", POOL2D_GRAD_SHADER, this.poolParams(op, p),
+    this.dispatch("pool2dGrad", this.kernel("pool2dGrad", () => POOL2D_GRAD_SHADER), this.poolParams(op, p),
       [this.gpu(out, "pool2dGrad"), this.gpu(x, "pool2dGrad"), this.gpu(dy, "pool2dGrad")], [gx, gy]);
     return out;
   }

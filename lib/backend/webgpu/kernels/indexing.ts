@@ -11,7 +11,7 @@ struct Params { outer: u32, axisSize: u32, inner: u32, nIdx: u32 }
 @group(0) @binding(2) var<storage, read> x: array<u32>;
 @group(0) @binding(3) var<storage, read> idx: array<i32>;`;
 
-/** out[o, j, i] = x[o, idx[j], i] (raw 32-bit copy: any dtype). */
+/** out[o, j, i] = x[o, idx[j], i] (raw 32-bit copy: any dtype); out-of-range indices give 0. */
 export const GATHER_SHADER = /* wgsl */ `${PARAMS}
 @compute @workgroup_size(${INDEX_WORKGROUP})
 fn main(${ENTRY_BUILTINS}) {
@@ -20,10 +20,13 @@ fn main(${ENTRY_BUILTINS}) {
   let i = e % P.inner;
   let j = (e / P.inner) % P.nIdx;
   let o = e / (P.inner * P.nIdx);
-  out[e] = x[(o * P.axisSize + u32(idx[j])) * P.inner + i];
+  let k = idx[j];
+  // Indices on the GPU cannot be checked by the host: out-of-range ones read as zeros.
+  if (k < 0 || u32(k) >= P.axisSize) { out[e] = 0u; return; }
+  out[e] = x[(o * P.axisSize + u32(k)) * P.inner + i];
 }`;
 
-/** out[o, a, i] = sum of g[o, j, i] over j with idx[j] == a. */
+/** out[o, a, i] = sum of g[o, j, i] over j with idx[j] == a (out-of-range indices contribute nothing). */
 export function scatterAddShader(dtype: DType): string {
   const T = scalarOf(dtype);
   return /* wgsl */ `${PARAMS}

@@ -90,7 +90,7 @@ fn pow_f(a: f32, b: f32) -> f32 {
     return select(0.0, inf_f(), (m > 1.0) == (b > 0.0));
   }
   let negative_result = a < 0.0 && is_odd_integer_f(b);
-  if (a < 0.0 && trunc(b) != b) { return nan_f(); }
+  if (a < 0.0 && trunc(b) != b && !isinf_f(a)) { return nan_f(); }
   let m = abs(a);
   var r: f32;
   if (m == 0.0) { r = select(inf_f(), 0.0, b > 0.0); }
