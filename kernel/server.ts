@@ -309,8 +309,9 @@ export class KernelServer {
     } else {
       const error = { ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback };
       if (!silent) this.publish(message, "error", error);
-      this.send(socket, message, "execute_reply", { status: "error", execution_count: count, ...error });
+      // Decide what to abort before replying: a request sent after the client saw this reply must run.
       if (content.stop_on_error !== false) await this.abortArrivedExecutes();
+      this.send(socket, message, "execute_reply", { status: "error", execution_count: count, ...error });
     }
     if (storeHistory) this.history.push({ session: this.historySession, line: count, input: code, output: resultText });
   }
