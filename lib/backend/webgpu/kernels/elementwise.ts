@@ -23,7 +23,7 @@ export const UNARY_WGSL: Record<UnaryOp, ExprRow> = {
   cos: { f32: "cos(x0)" },
   tanh: { f32: "tanh_f(x0)" },
   sigmoid: { f32: "sigmoid_f(x0)" },
-  relu: { f32: "select(0.0, x0, x0 > 0.0)", i32: "max(x0, 0)" },
+  relu: { f32: "select(select(0.0, x0, x0 > 0.0), x0, isnan_f(x0))", i32: "max(x0, 0)" }, // NaN stays NaN (Math.max)
   sign: { f32: "sign_f(x0)", i32: "sign(x0)" },
   floor: { f32: "floor(x0)", i32: "x0" },
   ceil: { f32: "ceil(x0)", i32: "x0" },
