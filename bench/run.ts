@@ -5,7 +5,7 @@
  *
  *   node dist/bench/run.js [--sections=matmul,overhead,mlp,cnn] [--sizes=256,512,1024,2048]
  *       [--peers=tfjs-wasm,tfjs-cpu,torch] [--budget-ms=1000] [--batch=32] [--mlp-steps=200] [--cnn-steps=20]
- *       [--op-size=100] [--tfjs-cpu-max=1024] [--quick]
+ *       [--op-size=100] [--tfjs-cpu-max=1024] [--tfjs-cpu-cnn] [--quick]
  *
  * Timings are best-of repetitions (other processes share the machine). PyTorch runs through
  * /usr/bin/python3 (Debian python3-torch) with its default thread count; set --torch-threads=N to change it.
@@ -19,13 +19,13 @@ import { dawnetCnn, dawnetMatmul, dawnetMlp, dawnetOpOverhead, dawnetSetup } fro
 
 interface Options {
   sections: string[]; sizes: number[]; peers: string[]; budgetMs: number; batch: number;
-  mlpSteps: number; cnnSteps: number; opSize: number; opIters: number; tfjsCpuMax: number; torchThreads?: number;
+  mlpSteps: number; cnnSteps: number; opSize: number; opIters: number; tfjsCpuMax: number; tfjsCpuCnn: boolean; torchThreads?: number;
 }
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     sections: ["matmul", "overhead", "mlp", "cnn"], sizes: [256, 512, 1024, 2048], peers: ["tfjs-wasm", "tfjs-cpu", "torch"],
-    budgetMs: 1000, batch: 32, mlpSteps: 200, cnnSteps: 20, opSize: 100, opIters: 2000, tfjsCpuMax: 1024,
+    budgetMs: 1000, batch: 32, mlpSteps: 200, cnnSteps: 20, opSize: 100, opIters: 2000, tfjsCpuMax: 1024, tfjsCpuCnn: false,
   };
   for (const arg of argv) {
     const [key, value = ""] = arg.replace(/^--/, "").split("=");
@@ -41,6 +41,7 @@ function parseArgs(argv: string[]): Options {
       case "op-size": o.opSize = Number(value); break;
       case "tfjs-cpu-max": o.tfjsCpuMax = Number(value); break;
       case "torch-threads": o.torchThreads = Number(value); break;
+      case "tfjs-cpu-cnn": o.tfjsCpuCnn = true; break;
       case "quick": Object.assign(o, { sizes: [256, 1024], budgetMs: 300, mlpSteps: 50, cnnSteps: 5 }); break;
       default: throw new Error(`bench/run: unknown option '${arg}'; see the header of bench/run.ts`);
     }
@@ -90,7 +91,9 @@ async function runImpl(impl: Impl, o: Options, results: BenchResult[]): Promise<
     const spec = { batch: o.batch, steps: slow ? Math.ceil(o.mlpSteps / 4) : o.mlpSteps, warmup: 5 };
     await attempt("mlp-train", async () => add({ bench: "mlp-train", size: o.batch, value: await impl.mlp(spec), unit: "samples/s", higherIsBetter: true }));
   }
-  if (o.sections.includes("cnn")) {
+  if (o.sections.includes("cnn") && slow && !o.tfjsCpuCnn) {
+    console.error("# tfjs-cpu cnn-train: skipped (under 1 sample/s here, minutes per step; --tfjs-cpu-cnn runs it)");
+  } else if (o.sections.includes("cnn")) {
     const spec = { batch: o.batch, steps: slow ? Math.max(2, Math.ceil(o.cnnSteps / 5)) : o.cnnSteps, warmup: 2 };
     await attempt("cnn-train", async () => add({ bench: "cnn-train", size: o.batch, value: await impl.cnn(spec), unit: "samples/s", higherIsBetter: true }));
   }
@@ -150,6 +153,10 @@ function printTable(results: BenchResult[]): void {
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of table) console.log(line(r));
   console.log("ratios: dawnet ÷ peer (for us/op: peer ÷ dawnet), > 1 means dawnet is faster");
+  for (const impl of impls) {
+    const notes = [...new Set(results.filter((r) => r.impl === impl && r.note).map((r) => r.note))];
+    if (notes.length) console.log(`${impl}: ${notes.join("; ")}`);
+  }
 }
 
 async function main(): Promise<void> {

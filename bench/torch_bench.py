@@ -25,7 +25,8 @@ def best_time(fn, budget_ms, min_reps=3):
 
 
 def emit(bench, size, value, unit, higher=True):
-    print(json.dumps({"bench": bench, "size": size, "impl": "torch-cpu", "value": value, "unit": unit, "higherIsBetter": higher}), flush=True)
+    note = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    print(json.dumps({"bench": bench, "size": size, "impl": "torch-cpu", "value": value, "unit": unit, "higherIsBetter": higher, "note": note}), flush=True)
 
 
 def train(spec, model, make_batch):
@@ -56,7 +57,9 @@ def train(spec, model, make_batch):
 
 def main():
     args = json.loads(sys.argv[1])
-    torch.set_num_threads(args.get("threads", 2))
+    # PyTorch's own default unless asked: that is what a user gets (OpenMP threads spin, so 2 threads on a busy 2-core machine can be far slower).
+    if args.get("threads"):
+        torch.set_num_threads(args["threads"])
     torch.manual_seed(0)
     sections = args["sections"]
     if "matmul" in sections:
