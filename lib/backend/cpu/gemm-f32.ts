@@ -100,7 +100,6 @@ export function gemmF32(A: MatrixSource, B: MatrixSource, m: number, k: number, 
     // Single thread packs straight from the caller's arrays.
     rt.ensure(cOff + rows * ldc);
     const heap = rt.heap();
-    heap.fill(0, cOff, cOff + rows * ldc);
     gemmBlocked(t, rt.macro, heap, A as StridedMatrix, B as StridedMatrix, k, n, cOff, ldc, 0, m, 0);
   } else if (packed) {
     // The worker sees only the heap: copy each operand's span there, keeping its strides.
@@ -111,7 +110,6 @@ export function gemmF32(A: MatrixSource, B: MatrixSource, m: number, k: number, 
     const heap = rt.heap();
     heap.set(a.data.subarray(aSpan.start, aSpan.start + aSpan.length), aOff);
     heap.set(b.data.subarray(bSpan.start, bSpan.start + bSpan.length), bOff);
-    heap.fill(0, cOff, cOff + rows * ldc);
     const sharedA = { data: heap, offset: aOff + a.offset - aSpan.start, rowStride: a.rowStride, colStride: a.colStride };
     const sharedB = { data: heap, offset: bOff + b.offset - bSpan.start, rowStride: b.rowStride, colStride: b.colStride };
     parallelGemm(
@@ -125,7 +123,6 @@ export function gemmF32(A: MatrixSource, B: MatrixSource, m: number, k: number, 
     stage(rt, A, m, k, aOff);
     stage(rt, B, k, n, bOff);
     const heap = rt.heap();
-    heap.fill(0, cOff, cOff + rows * ldc);
     heap.fill(0, aOff + m * k, aOff + (m + t.mr) * k);
     heap.fill(0, bOff + k * n, bOff + k * n + t.nr);
     if (parallel) {

@@ -27,8 +27,8 @@ export const DEFAULT_TILING: GemmTiling = { mr: 4, nr: 8, unroll: 1, mc: 64, kc:
 export function macroKernel(t: GemmTiling): FunctionBuilder {
   const { mr, nr, unroll } = t;
   const nv = nr / 4;
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32], []);
-  const [A, B, C, LDC, MPANELS, NPANELS, KC] = [0, 1, 2, 3, 4, 5, 6];
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [A, B, C, LDC, MPANELS, NPANELS, KC, ACCUMULATE] = [0, 1, 2, 3, 4, 5, 6, 7];
   const aPtr = f.local(I32), bPtr = f.local(I32), cCol = f.local(I32), cTile = f.local(I32);
   const ap = f.local(I32), bp = f.local(I32), p = f.local(I32), mi = f.local(I32), nj = f.local(I32), cRow = f.local(I32);
   const acc: number[][] = [];
@@ -42,13 +42,7 @@ export function macroKernel(t: GemmTiling): FunctionBuilder {
     f.get(A).set(aPtr).get(cCol).set(cTile).get(MPANELS).set(mi);
     f.op(Op.loop, 0x40); // over A panels
     {
-      // Load the C tile (accumulate onto what earlier depth blocks left).
-      for (let r = 0; r < mr; r++) {
-        f.get(cTile);
-        if (r > 0) f.get(LDC).i32(r).op(Op.i32Mul).op(Op.i32Add);
-        f.set(cRow);
-        for (let j = 0; j < nv; j++) f.get(cRow).simdMem(Simd.v128Load, 16 * j, 4).set(acc[r][j]);
-      }
+      loadOrZeroTile(f, ACCUMULATE, cTile, LDC, cRow, acc);
       f.get(aPtr).set(ap).get(bPtr).set(bp).get(KC).set(p);
       f.op(Op.loop, 0x40); // over depth
       for (let u = 0; u < unroll; u++) {
@@ -91,8 +85,8 @@ export function macroKernel(t: GemmTiling): FunctionBuilder {
 export function directKernel(t: GemmTiling): FunctionBuilder {
   const { mr, nr } = t;
   const nv = nr / 4;
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
-  const [A, LDA, B, LDB, C, LDC, MPANELS, NPANELS, K] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [A, LDA, B, LDB, C, LDC, MPANELS, NPANELS, K, ACCUMULATE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const aPanel = f.local(I32), bCol = f.local(I32), cCol = f.local(I32), cTile = f.local(I32), cRow = f.local(I32);
   const bp = f.local(I32), p = f.local(I32), mi = f.local(I32), nj = f.local(I32);
   const ar = Array.from({ length: mr }, () => f.local(I32));
@@ -107,11 +101,8 @@ export function directKernel(t: GemmTiling): FunctionBuilder {
     f.get(A).set(aPanel).get(cCol).set(cTile).get(MPANELS).set(mi);
     f.op(Op.loop, 0x40); // over row panels of A
     {
+      loadOrZeroTile(f, ACCUMULATE, cTile, LDC, cRow, acc);
       for (let r = 0; r < mr; r++) {
-        f.get(cTile);
-        if (r > 0) f.get(LDC).i32(r).op(Op.i32Mul).op(Op.i32Add);
-        f.set(cRow);
-        for (let j = 0; j < nv; j++) f.get(cRow).simdMem(Simd.v128Load, 16 * j, 4).set(acc[r][j]);
         f.get(aPanel);
         if (r > 0) f.get(LDA).i32(r).op(Op.i32Mul).op(Op.i32Add);
         f.set(ar[r]);
@@ -145,6 +136,20 @@ export function directKernel(t: GemmTiling): FunctionBuilder {
   return f;
 }
 
+/** acc = C tile when `accumulate` is nonzero (later depth blocks), else zeros (the first one: C need not be cleared). */
+function loadOrZeroTile(f: FunctionBuilder, accumulate: number, cTile: number, ldc: number, cRow: number, acc: number[][]): void {
+  f.get(accumulate).op(Op.if, 0x40);
+  acc.forEach((row, r) => {
+    f.get(cTile);
+    if (r > 0) f.get(ldc).i32(r).op(Op.i32Mul).op(Op.i32Add);
+    f.set(cRow);
+    row.forEach((a, j) => f.get(cRow).simdMem(Simd.v128Load, 16 * j, 4).set(a));
+  });
+  f.op(Op.else);
+  for (const row of acc) for (const a of row) f.simd(Simd.v128Const, ...new Array<number>(16).fill(0)).set(a);
+  f.op(Op.end);
+}
+
 export function gemmModuleBytes(t: GemmTiling, shared: boolean, maximumPages: number): Uint8Array {
   return assembleModule({
     memory: { initialPages: 1, maximumPages, shared },
@@ -155,10 +160,10 @@ export function gemmModuleBytes(t: GemmTiling, shared: boolean, maximumPages: nu
   });
 }
 
-export type DirectFn = (a: number, ldaBytes: number, b: number, ldbBytes: number, c: number, ldcBytes: number, mPanels: number, nPanels: number, k: number) => void;
+export type DirectFn = (a: number, ldaBytes: number, b: number, ldbBytes: number, c: number, ldcBytes: number, mPanels: number, nPanels: number, k: number, accumulate: number) => void;
 
 /**
- * C[rows, 0:n] += A[rows, 0:k] · B[0:k, 0:n] with A (row stride lda) and B (row stride ldb) row-major in the heap,
+ * C[rows, 0:n] = A[rows, 0:k] · B[0:k, 0:n] (C need not be cleared) with A (row stride lda) and B (row stride ldb) row-major in the heap,
  * for rows [rowStart, rowEnd) (rowStart a multiple of mr): cache-blocked like gemmBlocked, but nothing is packed.
  * A needs mr−1 rows of readable slack after row m−1, B nr floats after its last row; C as for gemmBlocked.
  */
@@ -173,13 +178,13 @@ export function gemmDirect(
       const kc = Math.min(KC, k - pc);
       for (let ic = rowStart; ic < rowEnd; ic += MC) {
         const mPanels = Math.ceil(Math.min(MC, rowEnd - ic) / mr);
-        direct((aOff + ic * lda + pc) * 4, lda * 4, (bOff + pc * ldb + jc) * 4, ldb * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kc);
+        direct((aOff + ic * lda + pc) * 4, lda * 4, (bOff + pc * ldb + jc) * 4, ldb * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kc, pc > 0 ? 1 : 0);
       }
     }
   }
 }
 
-export type MacroFn = (a: number, b: number, c: number, ldcBytes: number, mPanels: number, nPanels: number, kcPad: number) => void;
+export type MacroFn = (a: number, b: number, c: number, ldcBytes: number, mPanels: number, nPanels: number, kcPad: number, accumulate: number) => void;
 
 /** A strided matrix: element (i, j) is data[offset + i * rowStride + j * colStride]. */
 export interface StridedMatrix { data: Float32Array; offset: number; rowStride: number; colStride: number }
@@ -192,7 +197,7 @@ export function packScratchFloats(t: GemmTiling): number {
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /**
- * C[rows, 0:n] += A[rows, :] · B, for rows [rowStart, rowEnd) (rowStart a multiple of mr).
+ * C[rows, 0:n] = A[rows, :] · B (C need not be cleared), for rows [rowStart, rowEnd) (rowStart a multiple of mr).
  * `heap` views the WASM memory; C is heap[cOff...] with stride ldc ≥ roundUp(n, nr) and at least
  * roundUp(rowEnd, mr) rows; `scratch` is a float offset with packScratchFloats(t) free floats.
  */
@@ -211,7 +216,7 @@ export function gemmBlocked(
       for (let ic = rowStart; ic < rowEnd; ic += MC) {
         const mcRows = Math.min(MC, rowEnd - ic), mPanels = Math.ceil(mcRows / mr);
         packA(heap, aPack, A, ic, mcRows, pc, kc, kcPad, mr);
-        macro(aPack * 4, bPack * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kcPad);
+        macro(aPack * 4, bPack * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kcPad, pc > 0 ? 1 : 0);
       }
     }
   }
