@@ -402,7 +402,8 @@ export class Model {
     const epochs = args.epochs ?? 1;
     const verbose = args.verbose ?? "auto";
     const history = new History();
-    const callbacks: CallbackHooks[] = [history, ...(args.callbacks ?? [])];
+    // History last (as in Keras) so it records what other callbacks add to the logs (learning_rate, ...).
+    const callbacks: CallbackHooks[] = [...(args.callbacks ?? []), history];
     const params = { epochs, steps, verbose };
     for (const cb of callbacks) {
       cb.setModel?.(this);
