@@ -345,12 +345,30 @@ test("save: .svg/.png/.html/.json written atomically; PNG at 2× the SVG size", 
 
 test("display protocol: bundles via Symbol.for('jupyter.mimebundle'), also on an un-awaited builder", async () => {
   const chart = viz.lossCurve(history);
-  const bundle = await chart[Symbol.for("jupyter.mimebundle") as typeof viz.mimebundleSymbol]();
-  assert.equal(Object.keys(bundle).sort(), ["application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"]);
-  assert.match(bundle["text/plain"] as string, /^lossCurve\(5 epochs/);
+  const { data } = await chart[Symbol.for("jupyter.mimebundle") as typeof viz.mimebundleSymbol]();
+  assert.equal(Object.keys(data).sort(), ["application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"]);
+  assert.match(data["text/plain"] as string, /^lossCurve\(5 epochs/);
   const pending = viz.heatmap([[1, 2], [3, 4]]);
   const viaPromise = await pending[viz.mimebundleSymbol]();
-  assert.ok(viaPromise["image/svg+xml"]);
+  assert.ok(viaPromise.data["image/svg+xml"]);
+});
+
+test("static format png: a 2× PNG displayed at the SVG's size instead of SVG (for nbconvert 6.5)", async () => {
+  viz.setStaticFormat("png");
+  try {
+    const chart = viz.lineChart({ a: [1, 2, 3] });
+    const { data, metadata } = await chart.displayBundle();
+    assert.not.ok(data["image/svg+xml"]);
+    const [w, h] = svgSize(await chart.toSVG());
+    assert.equal(metadata["image/png"], { width: w, height: h });
+    const png = decode(Buffer.from(data["image/png"] as string, "base64"));
+    assert.equal([png.width, png.height], [2 * w, 2 * h]);
+    const surface = await viz.surface3d((x, y) => x * y, { resolution: 10 }).mimeBundle();
+    assert.ok(surface["image/png"] && !surface["image/svg+xml"]);
+  } finally {
+    viz.setStaticFormat("svg");
+  }
+  assert.throws(() => viz.setStaticFormat("gif" as viz.StaticFormat), /expected "svg" or "png"/);
 });
 
 test("lazy loading: dawnet's viz module can be require()d (no top-level await reaches it) and loads no vega", () => {

@@ -12,6 +12,31 @@ export const mimebundleSymbol: unique symbol = Symbol.for("jupyter.mimebundle");
 /** MIME type → payload (strings, or JSON objects for *+json types). */
 export type MimeBundle = { [mime: string]: unknown };
 
+/** A bundle with per-MIME metadata (e.g. the display width of a 2× PNG), as Jupyter's display_data carries. */
+export interface DisplayBundle {
+  data: MimeBundle;
+  metadata: { [mime: string]: unknown };
+}
+
+/** How charts appear where no vega-lite/plotly renderer runs (classic Notebook, nbconvert, VS Code, GitHub). */
+export type StaticFormat = "svg" | "png";
+
+let staticFormat: StaticFormat = process.env.DAWNET_VIZ_STATIC === "png" ? "png" : "svg";
+
+/**
+ * Chooses the static image in chart bundles: "svg" (default: crisp, small) or "png" (rendered at 2×).
+ * PNG is for viewers that mangle SVG, e.g. nbconvert 6.5 (Debian 12), whose HTML sanitizer strips SVG
+ * elements (jupyter/nbconvert#1849, fixed in nbconvert 7.7). Also set by DAWNET_VIZ_STATIC=png.
+ */
+export function setStaticFormat(format: StaticFormat): void {
+  if (format !== "svg" && format !== "png") throw new RangeError(`setStaticFormat: expected "svg" or "png", got ${JSON.stringify(format)}`);
+  staticFormat = format;
+}
+
+export function getStaticFormat(): StaticFormat {
+  return staticFormat;
+}
+
 export interface SaveOptions {
   /** PNG only: pixels per SVG pixel (default 2, for crisp text on high-DPI screens). */
   scale?: number;
@@ -45,8 +70,13 @@ export abstract class Chart {
   abstract describe(): string;
   /** Static vector rendering. */
   abstract toSVG(): Promise<string>;
-  /** The MIME bundle a notebook shows (may include interactive forms). */
-  abstract mimeBundle(): Promise<MimeBundle>;
+  /** The MIME bundle a notebook shows (may include interactive forms), with its metadata. */
+  abstract displayBundle(): Promise<DisplayBundle>;
+
+  /** The MIME bundle's data alone. */
+  async mimeBundle(): Promise<MimeBundle> {
+    return (await this.displayBundle()).data;
+  }
   /** An HTML fragment (no <html> wrapper) that shows the chart offline. */
   abstract toHTMLFragment(): Promise<string>;
 
@@ -77,8 +107,8 @@ export abstract class Chart {
   /** JSON form of the chart (its spec / figure). */
   abstract toJSON(): unknown;
 
-  [mimebundleSymbol](): Promise<MimeBundle> {
-    return this.mimeBundle();
+  [mimebundleSymbol](): Promise<DisplayBundle> {
+    return this.displayBundle();
   }
 
   toString(): string {
@@ -128,25 +158,37 @@ export class VegaLiteChart extends Chart {
     return `<figure>${await this.toSVG()}</figure>`;
   }
 
-  async mimeBundle(): Promise<MimeBundle> {
-    const bundle: MimeBundle = {
+  async displayBundle(): Promise<DisplayBundle> {
+    const data: MimeBundle = {
       "application/vnd.vegalite.v5+json": this.spec,
       "text/plain": this.describe(),
     };
-    if (this.raster && (await canRasterize())) {
-      bundle["image/png"] = Buffer.from(await this.toPNG({ scale: 1 })).toString("base64");
-    } else {
-      bundle["image/svg+xml"] = await this.toSVG();
-    }
-    return bundle;
+    const metadata: DisplayBundle["metadata"] = {};
+    Object.assign(data, await staticImage(await this.toSVG(), this.raster, metadata));
+    return { data, metadata };
   }
 }
 
+/**
+ * The static image of a chart for a bundle: SVG, or PNG for rasters (their pixels are PNG already)
+ * and in "png" mode (2× pixels, displayed at 1× through metadata width/height).
+ */
+export async function staticImage(svg: string, raster: boolean, metadata: DisplayBundle["metadata"]): Promise<MimeBundle> {
+  if ((raster || staticFormat === "png") && (await canRasterize())) {
+    const scale = raster ? 1 : 2;
+    const png = await svgToPng(svg, scale);
+    const size = svg.match(/<svg[^>]*width="([\d.]+)" height="([\d.]+)"/);
+    if (scale !== 1 && size) metadata["image/png"] = { width: Number(size[1]), height: Number(size[2]) };
+    return { "image/png": Buffer.from(png).toString("base64") };
+  }
+  return { "image/svg+xml": svg };
+}
+
 /** A Promise of a chart that can itself be displayed (so a cell ending in `heatmap(t)` without await still shows). */
-export type ChartPromise<C extends Chart = Chart> = Promise<C> & { [mimebundleSymbol](): Promise<MimeBundle> };
+export type ChartPromise<C extends Chart = Chart> = Promise<C> & { [mimebundleSymbol](): Promise<DisplayBundle> };
 
 export function chartPromise<C extends Chart>(build: () => Promise<C>): ChartPromise<C> {
   const promise = build() as ChartPromise<C>;
-  promise[mimebundleSymbol] = async () => (await promise).mimeBundle();
+  promise[mimebundleSymbol] = async () => (await promise).displayBundle();
   return promise;
 }

@@ -1,6 +1,6 @@
 // dawnet/viz: charts that show themselves in notebooks (vega-lite + SVG/PNG, plotly for 3-D) and save to files.
 // Builders that read tensors return a displayable Promise (await it for the chart); the others return charts.
-export { Chart, VegaLiteChart, mimebundleSymbol, writeFileAtomic, type ChartPromise, type MimeBundle, type SaveOptions, type VegaLiteSpec } from "./chart.js";
+export { Chart, VegaLiteChart, mimebundleSymbol, writeFileAtomic, setStaticFormat, getStaticFormat, type ChartPromise, type MimeBundle, type DisplayBundle, type StaticFormat, type SaveOptions, type VegaLiteSpec } from "./chart.js";
 export { lineChart, lossCurve, liveLossCurve, LiveChart, emaDebiased, type HistoryLike, type HistoryInput, type LineChartOptions, type LossCurveOptions, type LiveChartOptions } from "./loss.js";
 export { heatmap, confusionMatrix, confusionCounts, ConfusionMatrixChart, type HeatmapOptions, type ConfusionMatrixOptions } from "./heatmap.js";
 export type { TensorLike, ArrayInput, NumericArray, NestedNumbers } from "./data.js";

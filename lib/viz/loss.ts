@@ -1,6 +1,6 @@
 // Training curves: lineChart for any named series, lossCurve for a Keras-style History,
 // and LiveChart, fed by training callbacks, that redraws one notebook output in place.
-import { Chart, VegaLiteChart, mimebundleSymbol, type MimeBundle } from "./chart.js";
+import { Chart, VegaLiteChart, mimebundleSymbol, staticImage, type DisplayBundle } from "./chart.js";
 import { fmt } from "./data.js";
 import { DatasetViewRenderer, preloadVega, type VegaLiteSpec } from "./render.js";
 
@@ -295,8 +295,8 @@ export class LiveChart extends Chart {
   toSVG(): Promise<string> {
     return this.chart().toSVG();
   }
-  mimeBundle(): Promise<MimeBundle> {
-    return this.chart().mimeBundle();
+  displayBundle(): Promise<DisplayBundle> {
+    return this.chart().displayBundle();
   }
 
   private rows(): { rows: CurveRow[]; xTitle: string } {
@@ -368,10 +368,12 @@ export class LiveChart extends Chart {
     const t0 = performance.now();
     try {
       const chart = this.chart();
-      const bundle: MimeBundle = {
-        "application/vnd.vegalite.v5+json": chart.spec,
-        "image/svg+xml": await this.renderer.render(chart.spec),
-        "text/plain": chart.describe(),
+      const svg = await this.renderer.render(chart.spec);
+      const metadata: DisplayBundle["metadata"] = {};
+      const image = await staticImage(svg, false, metadata);
+      const bundle: DisplayBundle = {
+        data: { "application/vnd.vegalite.v5+json": chart.spec, ...image, "text/plain": chart.describe() },
+        metadata,
       };
       const snapshot = { [mimebundleSymbol]: () => bundle };
       if (!this.handle) this.handle = this.bridge!.display(snapshot);

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { randomUUID } from "node:crypto";
-import { Chart, type MimeBundle, type VegaLiteChart } from "./chart.js";
+import { Chart, staticImage, type DisplayBundle, type VegaLiteChart } from "./chart.js";
 
 /** A plotly figure as plain JSON. */
 export interface PlotlyFigure {
@@ -82,15 +82,22 @@ export class PlotlyChart extends Chart {
     return this.plotDiv(true);
   }
 
-  async mimeBundle(): Promise<MimeBundle> {
+  /** The plotly figure as JSON. */
+  get spec(): PlotlyFigure {
+    return this.figure;
+  }
+
+  async displayBundle(): Promise<DisplayBundle> {
     const first = !plotlyInlined;
     const html = await this.plotDiv(first);
     plotlyInlined = true;
-    return {
+    const metadata: DisplayBundle["metadata"] = {};
+    const data = {
       "application/vnd.plotly.v1+json": this.figure,
       "text/html": html,
-      "image/svg+xml": await this.fallback.toSVG(),
+      ...(await staticImage(await this.fallback.toSVG(), false, metadata)),
       "text/plain": this.describe(),
     };
+    return { data, metadata };
   }
 }
