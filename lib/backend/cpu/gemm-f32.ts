@@ -20,6 +20,7 @@ export interface GemmRuntime {
   module: WasmModule;
   macro: MacroFn;
   direct: DirectFn;
+  directTransA: DirectFn;
   maxPoolRow: MaxPoolRowFn;
   maxPoolArgmaxRow: MaxPoolArgmaxRowFn;
   heap(): Float32Array;
@@ -40,6 +41,7 @@ export function gemmRuntime(): GemmRuntime {
     tiling, memory, module,
     macro: instance.exports.gemm_macro as MacroFn,
     direct: instance.exports.gemm_direct as DirectFn,
+    directTransA: instance.exports.gemm_direct_ta as DirectFn,
     maxPoolRow: instance.exports.maxpool_row as MaxPoolRowFn,
     maxPoolArgmaxRow: instance.exports.maxpool_argmax_row as MaxPoolArgmaxRowFn,
     heap() {
@@ -117,20 +119,25 @@ export function gemmF32(A: MatrixSource, B: MatrixSource, m: number, k: number, 
       () => gemmBlocked(t, rt.macro, rt.heap(), sharedA, sharedB, k, n, cOff, ldc, 0, split, 0),
     );
   } else {
-    // Direct: A row-major (k floats a row, mr−1 rows of slack), B row-major (n floats a row, nr floats of slack).
+    // Direct: A row-major (k floats a row, mr−1 rows of slack) or, when the caller's A is a transpose of a
+    // contiguous array, that array as is (Aᵀ, m floats a row); B row-major (n floats a row, nr floats of slack).
+    const aTransposed = typeof A !== "function" && A.rowStride === 1 && A.colStride === m && m > 1;
     const aOff = cOff + rows * ldc, bOff = aOff + (m + t.mr) * k;
     rt.ensure(bOff + k * n + t.nr);
-    stage(rt, A, m, k, aOff);
+    if (aTransposed) stage(rt, { ...(A as StridedMatrix), rowStride: m, colStride: 1 }, k, m, aOff);
+    else stage(rt, A, m, k, aOff);
     stage(rt, B, k, n, bOff);
     const heap = rt.heap();
     heap.fill(0, aOff + m * k, aOff + (m + t.mr) * k);
     heap.fill(0, bOff + k * n, bOff + k * n + t.nr);
+    const lda = aTransposed ? m : k;
+    const kernel = aTransposed ? rt.directTransA : rt.direct;
     if (parallel) {
       parallelGemm(
-        { mode: 1, aOff, aRs: k, aCs: 1, bOff, bRs: n, bCs: 1, k, n, cOff, ldc, rowStart: split, rowEnd: m, scratch },
-        () => gemmDirect(t, rt.direct, aOff, k, bOff, n, k, n, cOff, ldc, 0, split),
+        { mode: aTransposed ? 2 : 1, aOff, aRs: lda, aCs: 1, bOff, bRs: n, bCs: 1, k, n, cOff, ldc, rowStart: split, rowEnd: m, scratch },
+        () => gemmDirect(t, kernel, aOff, lda, bOff, n, k, n, cOff, ldc, 0, split, aTransposed),
       );
-    } else gemmDirect(t, rt.direct, aOff, k, bOff, n, k, n, cOff, ldc, 0, m);
+    } else gemmDirect(t, kernel, aOff, lda, bOff, n, k, n, cOff, ldc, 0, m, aTransposed);
   }
   const heap = rt.heap();
   if (typeof sink === "function") sink(heap, cOff, ldc);

@@ -82,7 +82,7 @@ export function macroKernel(t: GemmTiling): FunctionBuilder {
  * reading row-major A (mr row pointers) and row-major B (nr floats per row) where they lie.
  * Rows past m and columns past n read whatever follows (the caller leaves slack) and only land in padding of C.
  */
-export function directKernel(t: GemmTiling): FunctionBuilder {
+export function directKernel(t: GemmTiling, aTransposed = false): FunctionBuilder {
   const { mr, nr } = t;
   const nv = nr / 4;
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
@@ -102,19 +102,26 @@ export function directKernel(t: GemmTiling): FunctionBuilder {
     f.op(Op.loop, 0x40); // over row panels of A
     {
       loadOrZeroTile(f, ACCUMULATE, cTile, LDC, cRow, acc);
-      for (let r = 0; r < mr; r++) {
-        f.get(aPanel);
-        if (r > 0) f.get(LDA).i32(r).op(Op.i32Mul).op(Op.i32Add);
-        f.set(ar[r]);
+      // Row-major A: one pointer per row, each stepping 4 bytes. Transposed A: the mr values of one depth
+      // are adjacent (like a packed panel), one pointer stepping a stored row (LDA bytes).
+      if (aTransposed) f.get(aPanel).set(ar[0]);
+      else {
+        for (let r = 0; r < mr; r++) {
+          f.get(aPanel);
+          if (r > 0) f.get(LDA).i32(r).op(Op.i32Mul).op(Op.i32Add);
+          f.set(ar[r]);
+        }
       }
       f.get(bCol).set(bp).get(K).set(p);
       f.op(Op.loop, 0x40); // over depth
       for (let j = 0; j < nv; j++) f.get(bp).simdMem(Simd.v128Load, 16 * j, 2).set(bv[j]);
       for (let r = 0; r < mr; r++) {
-        f.get(ar[r]).simdMem(Simd.v128Load32Splat, 0, 2).set(av);
+        if (aTransposed) f.get(ar[0]).simdMem(Simd.v128Load32Splat, 4 * r, 2).set(av);
+        else f.get(ar[r]).simdMem(Simd.v128Load32Splat, 0, 2).set(av);
         for (let j = 0; j < nv; j++) f.get(acc[r][j]).get(av).get(bv[j]).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(acc[r][j]);
-        f.addTo(ar[r], 4);
+        if (!aTransposed) f.addTo(ar[r], 4);
       }
+      if (aTransposed) f.get(ar[0]).get(LDA).op(Op.i32Add).set(ar[0]);
       f.get(bp).get(LDB).op(Op.i32Add).set(bp);
       f.get(p).i32(1).op(Op.i32Sub).tee(p).op(Op.brIf, 0);
       f.op(Op.end);
@@ -124,7 +131,8 @@ export function directKernel(t: GemmTiling): FunctionBuilder {
         f.set(cRow);
         for (let j = 0; j < nv; j++) f.get(cRow).get(acc[r][j]).simdMem(Simd.v128Store, 16 * j, 4);
       }
-      f.get(aPanel).get(LDA).i32(mr).op(Op.i32Mul).op(Op.i32Add).set(aPanel);
+      if (aTransposed) f.addTo(aPanel, 4 * mr);
+      else f.get(aPanel).get(LDA).i32(mr).op(Op.i32Mul).op(Op.i32Add).set(aPanel);
       f.get(cTile).get(LDC).i32(mr).op(Op.i32Mul).op(Op.i32Add).set(cTile);
       f.get(mi).i32(1).op(Op.i32Sub).tee(mi).op(Op.brIf, 0);
     }
@@ -155,6 +163,7 @@ export function gemmModuleBytes(t: GemmTiling, shared: boolean, maximumPages: nu
     memory: { initialPages: 1, maximumPages, shared },
     functions: [
       { name: "gemm_macro", fn: macroKernel(t) }, { name: "gemm_direct", fn: directKernel(t) },
+      { name: "gemm_direct_ta", fn: directKernel(t, true) },
       { name: "maxpool_row", fn: maxPoolRowKernel() }, { name: "maxpool_argmax_row", fn: maxPoolArgmaxRowKernel() },
     ],
   });
@@ -166,10 +175,11 @@ export type DirectFn = (a: number, ldaBytes: number, b: number, ldbBytes: number
  * C[rows, 0:n] = A[rows, 0:k] · B[0:k, 0:n] (C need not be cleared) with A (row stride lda) and B (row stride ldb) row-major in the heap,
  * for rows [rowStart, rowEnd) (rowStart a multiple of mr): cache-blocked like gemmBlocked, but nothing is packed.
  * A needs mr−1 rows of readable slack after row m−1, B nr floats after its last row; C as for gemmBlocked.
+ * With aTransposed, A is stored as Aᵀ [k, m] (row stride lda) and needs mr floats of slack, and `direct` is gemm_direct_ta.
  */
 export function gemmDirect(
   t: GemmTiling, direct: DirectFn, aOff: number, lda: number, bOff: number, ldb: number, k: number, n: number,
-  cOff: number, ldc: number, rowStart: number, rowEnd: number,
+  cOff: number, ldc: number, rowStart: number, rowEnd: number, aTransposed = false,
 ): void {
   const { mr, nr, mc: MC, kc: KC, nc: NC } = t;
   for (let jc = 0; jc < n; jc += NC) {
@@ -178,7 +188,8 @@ export function gemmDirect(
       const kc = Math.min(KC, k - pc);
       for (let ic = rowStart; ic < rowEnd; ic += MC) {
         const mPanels = Math.ceil(Math.min(MC, rowEnd - ic) / mr);
-        direct((aOff + ic * lda + pc) * 4, lda * 4, (bOff + pc * ldb + jc) * 4, ldb * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kc, pc > 0 ? 1 : 0);
+        const aAt = aTransposed ? aOff + pc * lda + ic : aOff + ic * lda + pc;
+        direct(aAt * 4, lda * 4, (bOff + pc * ldb + jc) * 4, ldb * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kc, pc > 0 ? 1 : 0);
       }
     }
   }

@@ -15,14 +15,14 @@ import type { GemmRuntime } from "./gemm-f32.js";
 export const CTRL = {
   state: 0, // see STATE
   aOff: 1, aRs: 2, aCs: 3, bOff: 4, bRs: 5, bCs: 6, k: 7, n: 8, cOff: 9, ldc: 10, rowStart: 11, rowEnd: 12, scratch: 13,
-  /** 0: packed (gemmBlocked over strided A/B in the heap), 1: direct (gemmDirect, row strides aRs/bRs). */
+  /** 0: packed (gemmBlocked over strided A/B in the heap), 1: direct (gemmDirect, row strides aRs/bRs), 2: direct with Aᵀ stored. */
   mode: 14,
   size: 16,
 } as const;
 
 /** One thread's share of a product; offsets and strides count floats in the shared heap. */
 export interface GemmJob {
-  mode: 0 | 1;
+  mode: 0 | 1 | 2;
   aOff: number; aRs: number; aCs: number; bOff: number; bRs: number; bCs: number;
   k: number; n: number; cOff: number; ldc: number; rowStart: number; rowEnd: number; scratch: number;
 }

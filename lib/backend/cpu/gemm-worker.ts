@@ -9,6 +9,7 @@ const ctrl = new Int32Array(sab);
 const instance = new wasm.Instance(module, { env: { memory } });
 const macro = instance.exports.gemm_macro as MacroFn;
 const direct = instance.exports.gemm_direct as DirectFn;
+const directTransA = instance.exports.gemm_direct_ta as DirectFn;
 let heap = new Float32Array(memory.buffer);
 
 Atomics.store(ctrl, CTRL.state, STATE.idle);
@@ -25,8 +26,12 @@ for (;;) {
     // The main thread may have grown the memory since the last job.
     if (heap.buffer.byteLength !== memory.buffer.byteLength) heap = new Float32Array(memory.buffer);
     const c = ctrl;
-    if (c[CTRL.mode] === 1) {
-      gemmDirect(tiling, direct, c[CTRL.aOff], c[CTRL.aRs], c[CTRL.bOff], c[CTRL.bRs], c[CTRL.k], c[CTRL.n], c[CTRL.cOff], c[CTRL.ldc], c[CTRL.rowStart], c[CTRL.rowEnd]);
+    if (c[CTRL.mode] === 1 || c[CTRL.mode] === 2) {
+      const aTransposed = c[CTRL.mode] === 2;
+      gemmDirect(
+        tiling, aTransposed ? directTransA : direct, c[CTRL.aOff], c[CTRL.aRs], c[CTRL.bOff], c[CTRL.bRs], c[CTRL.k], c[CTRL.n],
+        c[CTRL.cOff], c[CTRL.ldc], c[CTRL.rowStart], c[CTRL.rowEnd], aTransposed,
+      );
     } else gemmBlocked(
       tiling, macro, heap,
       { data: heap, offset: c[CTRL.aOff], rowStride: c[CTRL.aRs], colStride: c[CTRL.aCs] },
