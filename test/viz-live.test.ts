@@ -13,7 +13,11 @@ type Bundle = Record<string, unknown>;
 /** A stand-in for the kernel's bridge at globalThis[Symbol.for("dawnet.display")]: records what it is sent. */
 function fakeBridge() {
   const sent: { kind: "display" | "update"; bundle: Bundle }[] = [];
-  const toBundle = (obj: unknown) => (obj as Record<symbol, () => Bundle>)[viz.mimebundleSymbol]();
+  const toBundle = (obj: unknown) => {
+    const raw = (obj as Record<symbol, () => Bundle>)[viz.mimebundleSymbol]();
+    // The kernel accepts a plain MIME map or {data, metadata}; the live chart sends the latter.
+    return (raw.data ?? raw) as Bundle;
+  };
   return {
     sent,
     display(obj: unknown) {
