@@ -88,7 +88,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors data"
     if (end - begin !== size) throw new Error(`${source}: tensor '${name}' (${e.dtype} [${e.shape.join(", ")}]) needs ${size} bytes but its offsets span ${end - begin}`);
     if (end > dataLen) throw new Error(`${source}: tensor '${name}' ends at data byte ${end} but the file holds only ${dataLen} data bytes: the file is truncated`);
     expect = end;
-    const raw = bytes.slice(dataStart + begin, dataStart + end); // copy: aligned, independent of the file buffer
+    // A fresh copy (Node Buffers' slice is a view): aligned, independent of the file buffer.
+    const raw = new Uint8Array(end - begin);
+    raw.set(bytes.subarray(dataStart + begin, dataStart + end));
     const dtype = e.dtype as SafetensorsDType;
     const data = dtype === "F32" ? new Float32Array(raw.buffer) : dtype === "I32" ? new Int32Array(raw.buffer) : dtype === "F64" ? new Float64Array(raw.buffer) : raw;
     tensors.set(name, { dtype, shape: e.shape, data });
