@@ -391,9 +391,12 @@ export class LiveChart extends Chart {
   }
 }
 
+// Keras-style logs may carry bookkeeping numbers next to the metrics.
+const NOT_METRICS = new Set(["batch", "size", "epoch", "step", "lr", "learningRate"]);
+
 function numericLogs(logs: Record<string, unknown>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(logs)) if (typeof v === "number") out[k] = v;
+  for (const [k, v] of Object.entries(logs)) if (typeof v === "number" && !NOT_METRICS.has(k)) out[k] = v;
   return out;
 }
 
