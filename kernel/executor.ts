@@ -382,6 +382,7 @@ export class CellExecutor {
       interrupted = err instanceof InterruptedError || isSigintBreak(err);
       abandoned = err instanceof InterruptedError && err.abandoned;
       const report = interrupted ? errorFromException(new InterruptedError(abandoned)) : errorFromException(err);
+      if (!interrupted) report.traceback.push(...sourceLinesOfFrames(report.traceback, cellName, code, wrapped));
       report.traceback = interrupted ? [`${report.ename}: ${report.evalue}`] : report.traceback;
       return { status: "error", interrupted, ...report };
     } finally {
@@ -481,6 +482,28 @@ export function errorFromException(err: unknown): CellError {
   }
   const text = inspect(err);
   return { ename: "Uncaught", evalue: text, traceback: [`Uncaught ${text}`] };
+}
+
+/** Whitespace, `exports.` (how cells reach earlier cells' names), `;` and quote style dropped, to compare TS with its JS. */
+function comparable(line: string): string {
+  return line.replace(/exports\./g, "").replace(/[\s;]/g, "").replace(/"/g, "'");
+}
+
+/**
+ * Stack frames count lines of the compiled JavaScript; for the innermost frame in this cell, finds
+ * the TypeScript line it came from (the only cell line with the same text) and shows it.
+ */
+function sourceLinesOfFrames(traceback: string[], cellName: string, source: string, compiled: string): string[] {
+  const escaped = cellName.replace(/[[\]]/g, "\\$&");
+  const frame = traceback.map((line) => new RegExp(`${escaped}:(\\d+):(\\d+)`).exec(line)).find((m) => m !== null);
+  if (!frame) return [];
+  const jsLine = comparable(compiled.split("\n")[Number(frame[1]) - 1] ?? "");
+  if (jsLine.length < 3) return [];
+  const sourceLines = source.split("\n");
+  const matches = sourceLines.map((line, i) => ({ line, i, text: comparable(line) })).filter(({ text }) => text.length >= 3 && (text.includes(jsLine) || jsLine.includes(text)));
+  if (matches.length !== 1) return [];
+  const { line, i } = matches[0];
+  return [`  cell line ${i + 1}:`, `    ${line}`];
 }
 
 /** TypeScript diagnostics as one error: "line:column - message", the source line and a caret under the span. */

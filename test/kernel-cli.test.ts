@@ -137,6 +137,15 @@ test("executor: TypeScript errors name the cell line and column", async () => {
   });
 });
 
+test("executor: a runtime error names its TypeScript cell line", async () => {
+  const { outcome } = await run("function check(x: number): number {\n  if (x > 1) {\n    throw new RangeError(`too big: ${x}`);\n  }\n  return x;\n}\ncheck(5)");
+  assert.is(outcome.status === "error" && outcome.ename, "RangeError");
+  assert.is(outcome.status === "error" && outcome.evalue, "too big: 5");
+  const traceback = outcome.status === "error" ? outcome.traceback : [];
+  assert.is(traceback[0], "RangeError: too big: 5");
+  assert.equal(traceback.slice(-2), ["  cell line 3:", "        throw new RangeError(`too big: ${x}`);"]);
+});
+
 test("executor: output order with an awaited bundle between synchronous writes", async () => {
   const { events } = await run(
     "console.log('before');\n" +
