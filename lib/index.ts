@@ -43,3 +43,8 @@ export {
   Chart, lineChart, lossCurve, liveLossCurve, LiveChart, heatmap, confusionMatrix, imageGrid, convFilters, featureMaps,
   gradCamOverlay, histogram, activationPlot, scatter, decisionBoundary, surface3d, contour,
 } from "./viz/index.js";
+
+// ---- Keras-style models, optimizers, model files ----
+export * from "./nn/index.js";
+export * from "./optim/index.js";
+export * from "./io/index.js";
