@@ -83,6 +83,12 @@ test("outside a notebook: records only (no render), cheap per call; the chart is
   assert.ok(batchRows.some((r) => r.series === "train (batch, smoothed)"));
   const svg = await live.toSVG();
   assert.match(svg, /batch/);
+  // The cached-view rendering draws the same marks as a fresh compile.
+  const [a, b] = await Promise.all([live.renderSVG(), live.renderSVG()]);
+  assert.is(a.length, b.length);
+  for (const cls of ["mark-line", "role-axis-title", "role-legend"]) {
+    assert.is(a.split(cls).length, svg.split(cls).length, `${cls} count`);
+  }
 });
 
 test("x axis: batches placed at fractional epochs once an epoch's length is known", () => {

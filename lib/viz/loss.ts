@@ -279,6 +279,15 @@ export class LiveChart extends Chart {
     return new VegaLiteChart(curvesSpec(rows, xTitle, merged), summary("liveLossCurve", rows, extent));
   }
 
+  /**
+   * SVG of the current state through the live chart's cached vega view (only the data is swapped in;
+   * several times faster than chart().toSVG(), which compiles from scratch). For hosts that draw the
+   * chart inside their own output, e.g. fit()'s progress display.
+   */
+  renderSVG(): Promise<string> {
+    return this.renderer.render(this.chart().spec);
+  }
+
   // The LiveChart itself shows, saves and serializes as its current snapshot.
   get spec(): VegaLiteSpec {
     return this.chart().spec;

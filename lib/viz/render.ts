@@ -88,7 +88,16 @@ export class DatasetViewRenderer {
   private signature = "";
   private view: { data(name: string, values: unknown[]): unknown; runAsync(): Promise<unknown>; toSVG(): Promise<string>; finalize(): void } | null = null;
 
-  async render(spec: VegaLiteSpec): Promise<string> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Renders one spec; calls are serialized because they share one view. */
+  render(spec: VegaLiteSpec): Promise<string> {
+    const result = this.queue.then(() => this.renderNow(spec));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async renderNow(spec: VegaLiteSpec): Promise<string> {
     const datasets = (spec.datasets ?? {}) as Record<string, unknown[]>;
     const signature = JSON.stringify({ ...spec, datasets: Object.keys(datasets) });
     if (signature !== this.signature || !this.view) {
