@@ -2,6 +2,7 @@
 import * as dn from "../lib/index.js";
 import type { Tensor } from "../lib/index.js";
 import { bestTime, randomArray, randomLabels, type TrainSpec } from "./common.js";
+import { Conv2D, Dense, Flatten, losses, MaxPooling2D, Sequential } from "../lib/nn/index.js";
 
 export async function dawnetSetup(): Promise<void> {
   await dn.setBackend("cpu");
@@ -133,4 +134,40 @@ export async function dawnetCnn(spec: TrainSpec): Promise<number> {
     x: dn.tensor(randomArray(spec.batch * 784, 300 + i)).reshape([spec.batch, 28, 28, 1]),
     y: dn.oneHot(dn.tensor(randomLabels(spec.batch, 10, 400 + i)), 10),
   }));
+}
+
+// ---- the same networks through the Keras-style API (lib/nn): what a user's model.fit() gets ----
+
+async function fitSamplesPerSecond(model: Sequential, inputShape: number[], spec: TrainSpec): Promise<number> {
+  // Logits + fromLogits, like the peers' fused softmax cross-entropy.
+  model.compile({ optimizer: "adam", loss: losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
+  const make = (samples: number, seed: number) => ({
+    x: dn.tensor(randomArray(samples * inputShape.reduce((a, b) => a * b, 1), seed)).reshape([samples, ...inputShape]),
+    y: dn.tensor(randomLabels(samples, 10, seed + 1)),
+  });
+  const warm = make(spec.warmup * spec.batch, 500);
+  await model.fit(warm.x, warm.y, { epochs: 1, batchSize: spec.batch, verbose: 0 });
+  const data = make(spec.steps * spec.batch, 600);
+  const t0 = performance.now();
+  const history = await model.fit(data.x, data.y, { epochs: 1, batchSize: spec.batch, verbose: 0 });
+  const ms = performance.now() - t0;
+  const loss = history.history.loss?.at(-1);
+  if (typeof loss !== "number" || !Number.isFinite(loss)) throw new Error(`dawnet fit: loss is ${loss}`);
+  for (const t of [warm.x, warm.y, data.x, data.y]) t.dispose();
+  return (spec.steps * spec.batch) / (ms / 1000);
+}
+
+export async function dawnetMlpFit(spec: TrainSpec): Promise<number> {
+  const model = new Sequential([new Dense(128, { activation: "relu", inputShape: [784] }), new Dense(10)]);
+  return fitSamplesPerSecond(model, [784], spec);
+}
+
+export async function dawnetCnnFit(spec: TrainSpec): Promise<number> {
+  const model = new Sequential([
+    new Conv2D(32, 3, { activation: "relu", inputShape: [28, 28, 1] }), new MaxPooling2D(2),
+    new Conv2D(64, 3, { activation: "relu" }), new MaxPooling2D(2),
+    new Conv2D(128, 3, { activation: "relu" }), new Flatten(),
+    new Dense(128, { activation: "relu" }), new Dense(10),
+  ]);
+  return fitSamplesPerSecond(model, [28, 28, 1], spec);
 }

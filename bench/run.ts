@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { existsSync } from "node:fs";
 import { emit, type BenchResult, type TrainSpec } from "./common.js";
-import { dawnetCnn, dawnetMatmul, dawnetMlp, dawnetOpOverhead, dawnetSetup } from "./dawnet-bench.js";
+import { dawnetCnn, dawnetCnnFit, dawnetMatmul, dawnetMlp, dawnetMlpFit, dawnetOpOverhead, dawnetSetup } from "./dawnet-bench.js";
 
 interface Options {
   sections: string[]; sizes: number[]; peers: string[]; budgetMs: number; batch: number;
@@ -133,7 +133,7 @@ function fmt(v: number | undefined, unit: string): string {
 
 function printTable(results: BenchResult[]): void {
   const impls = [...new Set(results.map((r) => r.impl))];
-  const peers = impls.filter((i) => i !== "dawnet-cpu");
+  const peers = impls.filter((i) => !i.startsWith("dawnet"));
   const rows = [...new Map(results.map((r) => [`${r.bench} ${r.size}`, r])).values()];
   const header = ["bench", "size", "unit", ...impls, ...peers.map((p) => `÷ ${p}`)];
   const table = rows.map((row) => {
@@ -162,7 +162,13 @@ function printTable(results: BenchResult[]): void {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const results: BenchResult[] = [];
-  await runImpl({ name: "dawnet-cpu", setup: dawnetSetup, matmul: dawnetMatmul, overhead: dawnetOpOverhead, mlp: dawnetMlp, cnn: dawnetCnn }, o, results);
+  // dawnet-cpu trains through model.fit (what users run); dawnet-ops is the same step hand-written with ops.
+  await runImpl({ name: "dawnet-cpu", setup: dawnetSetup, matmul: dawnetMatmul, overhead: dawnetOpOverhead, mlp: dawnetMlpFit, cnn: dawnetCnnFit }, o, results);
+  if (o.sections.includes("mlp") || o.sections.includes("cnn")) {
+    const trainOnly = { ...o, sections: o.sections.filter((s) => s === "mlp" || s === "cnn") };
+    const none = async () => NaN;
+    await runImpl({ name: "dawnet-ops", setup: dawnetSetup, matmul: none, overhead: none, mlp: dawnetMlp, cnn: dawnetCnn }, trainOnly, results);
+  }
   for (const peer of o.peers) {
     if (peer === "tfjs-wasm" || peer === "tfjs-cpu") {
       let impl: Impl;

@@ -27,14 +27,30 @@ function im2col(x: Float32Array, cols: Float32Array, at: number, p: Conv2dParams
   const { h, w: W, cin, kh, kw, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
   let b = Math.floor(r0 / (oh * ow)), oy = Math.floor((r0 % (oh * ow)) / ow), ox = r0 % ow;
   let d = at;
+  const tapRow = kw * cin;
   for (let r = 0; r < rows; r++) {
+    const ix0 = ox * strideW - padLeft;
     for (let ky = 0; ky < kh; ky++) {
       const iy = oy * strideH + ky * dilationH - padTop;
-      const rowInside = iy >= 0 && iy < h;
+      if (iy < 0 || iy >= h) {
+        cols.fill(0, d, d + tapRow);
+        d += tapRow;
+        continue;
+      }
       const rowBase = (b * h + iy) * W;
+      if (dilationW === 1) {
+        // Undilated taps along x are one contiguous run of the input row, clipped at the borders.
+        const kxStart = Math.max(0, -ix0), kxEnd = Math.min(kw, W - ix0);
+        for (let i = 0; i < kxStart * cin; i++) cols[d++] = 0;
+        const s = (rowBase + ix0 + kxStart) * cin, len = Math.max(0, kxEnd - kxStart) * cin;
+        for (let i = 0; i < len; i++) cols[d + i] = x[s + i];
+        d += len;
+        for (let i = Math.max(kxEnd, kxStart) * cin; i < tapRow; i++) cols[d++] = 0;
+        continue;
+      }
       for (let kx = 0; kx < kw; kx++) {
-        const ix = ox * strideW + kx * dilationW - padLeft;
-        if (!rowInside || ix < 0 || ix >= W) {
+        const ix = ix0 + kx * dilationW;
+        if (ix < 0 || ix >= W) {
           for (let c = 0; c < cin; c++) cols[d++] = 0;
           continue;
         }
