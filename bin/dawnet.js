@@ -10,7 +10,7 @@ const usage = `usage:
       write the "TypeScript (dawnet)" kernelspec (default: per-user Jupyter data dir)
   dawnet run NOTEBOOK.ipynb [--html] [--output OUT.ipynb] [--timeout SECONDS]
       execute a notebook in this process (no Jupyter needed); writes the executed .ipynb (and .html)
-  dawnet notebook [--dir DIR]
+  dawnet notebook [--dir DIR] [-- JUPYTER_ARGS...]
       install the kernelspec (--user) and start JupyterLab, else classic Notebook, on notebooks/`;
 
 /** Imports a compiled kernel module; explains how to build when dist/ is missing. */
@@ -59,8 +59,10 @@ async function main(args) {
     return summary.errors > 0 ? 1 : 0;
   }
   if (command === "notebook") {
+    const split = args.indexOf("--");
+    const own = split < 0 ? args.slice(1) : args.slice(1, split);
     const { startNotebook } = await load("launcher");
-    return startNotebook({ dir: option(args.slice(1), "--dir") });
+    return startNotebook({ dir: option(own, "--dir"), jupyterArgs: split < 0 ? [] : args.slice(split + 1) });
   }
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     console.log(usage);

@@ -30,7 +30,8 @@ VS Code's Jupyter extension also works: pick the kernel "${kernelDisplayName}".
 Without Jupyter you can still execute a notebook headless:
   npx dawnet run notebooks/<name>.ipynb --html`;
 
-export async function startNotebook(options: { dir?: string } = {}): Promise<number> {
+/** `jupyterArgs` go to Jupyter unchanged (e.g. --port 9999, --no-browser). */
+export async function startNotebook(options: { dir?: string; jupyterArgs?: string[] } = {}): Promise<number> {
   const dir = path.resolve(options.dir ?? path.join(packageRoot, "notebooks"));
   if (!existsSync(dir)) {
     console.error(`dawnet notebook: folder ${dir} does not exist (pass --dir DIR)`);
@@ -44,10 +45,14 @@ export async function startNotebook(options: { dir?: string } = {}): Promise<num
     console.error(noJupyterHelp);
     return 1;
   }
-  console.log(`Starting ${path.basename(jupyter)} in ${dir} (Ctrl+C to stop)`);
-  const child = spawn(jupyter, [], { cwd: dir, stdio: "inherit" });
-  // Ctrl+C reaches the child through the terminal; Jupyter asks for confirmation itself.
+  const args = [...(options.jupyterArgs ?? [])];
+  // Containers often run as root, which Jupyter refuses without this flag.
+  if (process.getuid?.() === 0 && !args.includes("--allow-root")) args.push("--allow-root");
+  console.log(`Starting ${path.basename(jupyter)} ${args.join(" ")} in ${dir} (Ctrl+C to stop)`);
+  const child = spawn(jupyter, args, { cwd: dir, stdio: "inherit" });
+  // Ctrl+C reaches the child through the terminal (Jupyter asks for confirmation itself); a SIGTERM is passed on.
   process.on("SIGINT", () => undefined);
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
   return new Promise((resolve) => {
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     child.on("error", (err) => {
