@@ -55,4 +55,6 @@ export interface TrainSpec {
   /** Timed training steps (after warm-up steps). */
   steps: number;
   warmup: number;
+  /** The timed steps run as this many equal windows; the fastest window counts (the machine is shared). */
+  windows: number;
 }

@@ -90,17 +90,20 @@ async function trainLoop(spec: TrainSpec, forward: (x: Tensor) => Tensor, params
     return loss;
   };
   for (let i = 0; i < spec.warmup; i++) trainStep().dispose();
-  let last = 0;
-  const t0 = performance.now();
-  for (let i = 0; i < spec.steps; i++) {
-    const loss = trainStep();
-    // Read the loss every 10 steps, like a progress bar would.
-    if (i % 10 === 9 || i === spec.steps - 1) last = await loss.item();
-    loss.dispose();
+  let last = 0, bestMs = Infinity;
+  const perWindow = Math.max(1, Math.round(spec.steps / spec.windows));
+  for (let w = 0; w < spec.windows; w++) {
+    const t0 = performance.now();
+    for (let i = 0; i < perWindow; i++) {
+      const loss = trainStep();
+      // Read the loss every 10 steps, like a progress bar would.
+      if (i % 10 === 9 || i === perWindow - 1) last = await loss.item();
+      loss.dispose();
+    }
+    bestMs = Math.min(bestMs, performance.now() - t0);
   }
-  const ms = performance.now() - t0;
   if (!Number.isFinite(last)) throw new Error(`dawnet training diverged: loss ${last}`);
-  return (spec.steps * spec.batch) / (ms / 1000);
+  return (perWindow * spec.batch) / (bestMs / 1000);
 }
 
 /** MLP 784-128-10 (relu), softmax cross-entropy, Adam. */
@@ -147,14 +150,18 @@ async function fitSamplesPerSecond(model: Sequential, inputShape: number[], spec
   });
   const warm = make(spec.warmup * spec.batch, 500);
   await model.fit(warm.x, warm.y, { epochs: 1, batchSize: spec.batch, verbose: 0 });
-  const data = make(spec.steps * spec.batch, 600);
-  const t0 = performance.now();
-  const history = await model.fit(data.x, data.y, { epochs: 1, batchSize: spec.batch, verbose: 0 });
-  const ms = performance.now() - t0;
-  const loss = history.history.loss?.at(-1);
-  if (typeof loss !== "number" || !Number.isFinite(loss)) throw new Error(`dawnet fit: loss is ${loss}`);
+  const perWindow = Math.max(1, Math.round(spec.steps / spec.windows));
+  const data = make(perWindow * spec.batch, 600);
+  let bestMs = Infinity;
+  for (let w = 0; w < spec.windows; w++) {
+    const t0 = performance.now();
+    const history = await model.fit(data.x, data.y, { epochs: 1, batchSize: spec.batch, verbose: 0 });
+    bestMs = Math.min(bestMs, performance.now() - t0);
+    const loss = history.history.loss?.at(-1);
+    if (typeof loss !== "number" || !Number.isFinite(loss)) throw new Error(`dawnet fit: loss is ${loss}`);
+  }
   for (const t of [warm.x, warm.y, data.x, data.y]) t.dispose();
-  return (spec.steps * spec.batch) / (ms / 1000);
+  return (perWindow * spec.batch) / (bestMs / 1000);
 }
 
 export async function dawnetMlpFit(spec: TrainSpec): Promise<number> {

@@ -4,10 +4,10 @@
  * then a table with ratios (dawnet ÷ peer, > 1 means dawnet is faster).
  *
  *   node dist/bench/run.js [--sections=matmul,overhead,mlp,cnn] [--sizes=256,512,1024,2048]
- *       [--peers=tfjs-wasm,tfjs-cpu,torch] [--budget-ms=1000] [--batch=32] [--mlp-steps=200] [--cnn-steps=20]
+ *       [--peers=tfjs-wasm,tfjs-cpu,torch] [--budget-ms=1000] [--batch=32] [--mlp-steps=300] [--cnn-steps=30] [--windows=3]
  *       [--op-size=100] [--tfjs-cpu-max=1024] [--tfjs-cpu-cnn] [--quick]
  *
- * Timings are best-of repetitions (other processes share the machine). PyTorch runs through
+ * Timings are best-of repetitions, training the fastest of --windows equal windows of steps (other processes share the machine). PyTorch runs through
  * /usr/bin/python3 (Debian python3-torch) with its default thread count; set --torch-threads=N to change it.
  */
 import { spawnSync } from "node:child_process";
@@ -19,13 +19,13 @@ import { dawnetCnn, dawnetCnnFit, dawnetMatmul, dawnetMlp, dawnetMlpFit, dawnetO
 
 interface Options {
   sections: string[]; sizes: number[]; peers: string[]; budgetMs: number; batch: number;
-  mlpSteps: number; cnnSteps: number; opSize: number; opIters: number; tfjsCpuMax: number; tfjsCpuCnn: boolean; torchThreads?: number;
+  mlpSteps: number; cnnSteps: number; windows: number; opSize: number; opIters: number; tfjsCpuMax: number; tfjsCpuCnn: boolean; torchThreads?: number;
 }
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     sections: ["matmul", "overhead", "mlp", "cnn"], sizes: [256, 512, 1024, 2048], peers: ["tfjs-wasm", "tfjs-cpu", "torch"],
-    budgetMs: 1000, batch: 32, mlpSteps: 200, cnnSteps: 20, opSize: 100, opIters: 2000, tfjsCpuMax: 1024, tfjsCpuCnn: false,
+    budgetMs: 1000, batch: 32, mlpSteps: 300, cnnSteps: 30, windows: 3, opSize: 100, opIters: 2000, tfjsCpuMax: 1024, tfjsCpuCnn: false,
   };
   for (const arg of argv) {
     const [key, value = ""] = arg.replace(/^--/, "").split("=");
@@ -38,11 +38,12 @@ function parseArgs(argv: string[]): Options {
       case "batch": o.batch = Number(value); break;
       case "mlp-steps": o.mlpSteps = Number(value); break;
       case "cnn-steps": o.cnnSteps = Number(value); break;
+      case "windows": o.windows = Number(value); break;
       case "op-size": o.opSize = Number(value); break;
       case "tfjs-cpu-max": o.tfjsCpuMax = Number(value); break;
       case "torch-threads": o.torchThreads = Number(value); break;
       case "tfjs-cpu-cnn": o.tfjsCpuCnn = true; break;
-      case "quick": Object.assign(o, { sizes: [256, 1024], budgetMs: 300, mlpSteps: 50, cnnSteps: 5 }); break;
+      case "quick": Object.assign(o, { sizes: [256, 1024], budgetMs: 300, mlpSteps: 60, cnnSteps: 6 }); break;
       default: throw new Error(`bench/run: unknown option '${arg}'; see the header of bench/run.ts`);
     }
   }
@@ -88,13 +89,13 @@ async function runImpl(impl: Impl, o: Options, results: BenchResult[]): Promise<
     await attempt("op-overhead", async () => add({ bench: "op-overhead", size: o.opSize, value: await impl.overhead(o.opSize, o.opIters), unit: "us/op", higherIsBetter: false }));
   }
   if (o.sections.includes("mlp")) {
-    const spec = { batch: o.batch, steps: slow ? Math.ceil(o.mlpSteps / 4) : o.mlpSteps, warmup: 5 };
+    const spec = { batch: o.batch, steps: slow ? Math.ceil(o.mlpSteps / 4) : o.mlpSteps, warmup: 5, windows: slow ? 1 : o.windows };
     await attempt("mlp-train", async () => add({ bench: "mlp-train", size: o.batch, value: await impl.mlp(spec), unit: "samples/s", higherIsBetter: true }));
   }
   if (o.sections.includes("cnn") && slow && !o.tfjsCpuCnn) {
     console.error("# tfjs-cpu cnn-train: skipped (under 1 sample/s here, minutes per step; --tfjs-cpu-cnn runs it)");
   } else if (o.sections.includes("cnn")) {
-    const spec = { batch: o.batch, steps: slow ? Math.max(2, Math.ceil(o.cnnSteps / 5)) : o.cnnSteps, warmup: 2 };
+    const spec = { batch: o.batch, steps: slow ? Math.max(2, Math.ceil(o.cnnSteps / 5)) : o.cnnSteps, warmup: 2, windows: slow ? 1 : o.windows };
     await attempt("cnn-train", async () => add({ bench: "cnn-train", size: o.batch, value: await impl.cnn(spec), unit: "samples/s", higherIsBetter: true }));
   }
 }
@@ -114,7 +115,7 @@ function runTorch(o: Options, results: BenchResult[]): void {
   }
   const args = {
     sections: o.sections, sizes: o.sizes, opSize: o.opSize, opIters: o.opIters, budgetMs: o.budgetMs, threads: o.torchThreads,
-    mlp: { batch: o.batch, steps: o.mlpSteps, warmup: 5 }, cnn: { batch: o.batch, steps: o.cnnSteps, warmup: 2 },
+    mlp: { batch: o.batch, steps: o.mlpSteps, warmup: 5, windows: o.windows }, cnn: { batch: o.batch, steps: o.cnnSteps, warmup: 2, windows: o.windows },
   };
   const r = spawnSync(python, [script, JSON.stringify(args)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (r.status !== 0) {
