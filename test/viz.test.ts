@@ -209,6 +209,9 @@ test("gradCamOverlay: image, upsampled heatmap and overlay; hottest cell lands w
   const px = (x: number, y: number) => Array.from(overlay.data.slice((y * overlay.width + x) * 4, (y * overlay.width + x) * 4 + 3));
   assert.equal(px(overlay.width - 1, overlay.height - 1), [127, 0, 0], "peak → jet's dark red (alpha 1)");
   assert.equal(px(0, 0), [0, 0, 127], "zero → jet's dark blue");
+  // [1, H, W] and RGB [H, W, 3] images work too.
+  assert.match((await viz.gradCamOverlay(dn.zeros([1, 16, 16]), cam)).describe(), /image 16×16, heatmap 2×2/);
+  assert.match((await viz.gradCamOverlay(dn.rand([12, 10, 3]), cam)).describe(), /image 12×10, heatmap 2×2/);
   const up = viz.resizeBilinear(Float64Array.from([0, 1]), 1, 2, 1, 4);
   assert.equal(Array.from(up), [0, 0.25, 0.75, 1]);
 });

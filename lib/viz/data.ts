@@ -1,7 +1,7 @@
 // Turns what users pass to charts (Tensors, typed arrays, nested arrays) into flat float64 data + a shape.
 
 /** Anything with a shape and an async `data()` read: a dawnet Tensor (viz never needs more of it). */
-export interface TensorLike {
+export interface ReadableTensor {
   readonly shape: readonly number[];
   data(): Promise<ArrayLike<number | bigint | boolean>>;
 }
@@ -22,7 +22,7 @@ export type NumericArray =
 export type NestedNumbers = number | readonly NestedNumbers[];
 
 /** Numbers a chart accepts: a tensor, a flat typed/JS array, or nested arrays. */
-export type ArrayInput = TensorLike | NumericArray | readonly NestedNumbers[];
+export type ArrayInput = ReadableTensor | NumericArray | readonly NestedNumbers[];
 
 /** Row-major numbers with their shape. */
 export interface Dense {
@@ -30,12 +30,12 @@ export interface Dense {
   shape: number[];
 }
 
-export function isTensorLike(x: unknown): x is TensorLike {
+export function isReadableTensor(x: unknown): x is ReadableTensor {
   return (
     typeof x === "object" &&
     x !== null &&
-    Array.isArray((x as TensorLike).shape) &&
-    typeof (x as TensorLike).data === "function"
+    Array.isArray((x as ReadableTensor).shape) &&
+    typeof (x as ReadableTensor).data === "function"
   );
 }
 
@@ -45,7 +45,7 @@ function isTypedArray(x: unknown): x is Exclude<NumericArray, number[]> {
 
 /** Reads `x` into a Dense (awaits tensor reads). `what` names the chart argument for errors. */
 export async function toDense(x: ArrayInput, what: string): Promise<Dense> {
-  if (isTensorLike(x)) {
+  if (isReadableTensor(x)) {
     const raw = await x.data();
     const values = new Float64Array(raw.length);
     for (let i = 0; i < raw.length; i++) values[i] = Number(raw[i]);

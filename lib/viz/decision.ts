@@ -1,6 +1,6 @@
 // 2-D classifiers: scatter plots of points by label, and decision boundaries (class regions as a raster).
 import { VegaLiteChart, chartPromise, type ChartPromise } from "./chart.js";
-import { fmt, isTensorLike, minMax, toDense, type ArrayInput, type Dense, type TensorLike } from "./data.js";
+import { fmt, isReadableTensor, minMax, toDense, type ArrayInput, type Dense, type ReadableTensor } from "./data.js";
 import { CATEGORY_COLORS, hexToRgb, rgbaDataUrl } from "./raster.js";
 import { contourSegments } from "./contour-lines.js";
 import { tensor } from "../ops/creation.js";
@@ -24,7 +24,7 @@ export interface ScatterOptions {
 }
 
 async function pointsXY(points: PointsInput, what: string): Promise<{ xs: Float64Array; ys: Float64Array }> {
-  if (typeof points === "object" && points !== null && !Array.isArray(points) && !ArrayBuffer.isView(points) && !isTensorLike(points)) {
+  if (typeof points === "object" && points !== null && !Array.isArray(points) && !ArrayBuffer.isView(points) && !isReadableTensor(points)) {
     const p = points as { x: ArrayInput; y: ArrayInput };
     const xs = (await toDense(p.x, `${what}(x)`)).values;
     const ys = (await toDense(p.y, `${what}(y)`)).values;
@@ -96,8 +96,8 @@ export function scatter(points: PointsInput, options: ScatterOptions = {}): Char
 
 /** A function from a [N, 2] tensor to probabilities ([N], [N, 1] for binary, [N, K]), or a model with predict(). */
 export type Classifier2D =
-  | ((x: Tensor) => TensorLike | ArrayInput | Promise<TensorLike | ArrayInput>)
-  | { predict(x: Tensor): TensorLike | Promise<TensorLike> };
+  | ((x: Tensor) => ReadableTensor | ArrayInput | Promise<ReadableTensor | ArrayInput>)
+  | { predict(x: Tensor): ReadableTensor | Promise<ReadableTensor> };
 
 export interface DecisionBoundaryOptions extends ScatterOptions {
   /** Grid cells per side (default 100). */
@@ -156,14 +156,14 @@ export function decisionBoundary(classifier: Classifier2D, x: ArrayInput, y: Arr
         flat[(r * g + c) * 2 + 1] = gridY[r];
       }
     const input = tensor(flat, { shape: [g * g, 2] });
-    let out: TensorLike | ArrayInput;
+    let out: ReadableTensor | ArrayInput;
     try {
       out = typeof classifier === "function" ? await classifier(input) : await classifier.predict(input);
     } finally {
       input.dispose();
     }
     const probs = await toDense(out as ArrayInput, "decisionBoundary(predictions)");
-    if (isTensorLike(out) && typeof (out as { dispose?: unknown }).dispose === "function") (out as unknown as Tensor).dispose();
+    if (isReadableTensor(out) && typeof (out as { dispose?: unknown }).dispose === "function") (out as unknown as Tensor).dispose();
     const { cls, conf, p1, k } = classesFromProbabilities(probs, g * g);
     const rgba = new Uint8Array(g * g * 4);
     const palette = CATEGORY_COLORS.map(hexToRgb);

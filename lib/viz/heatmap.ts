@@ -232,8 +232,8 @@ export function confusionMatrix(yTrue: ArrayInput, yPred: ArrayInput, options: C
       { scheme: "blues", reverse: false, domain: [0, options.normalize ? 1 : hi || 1] },
       (r, c) => (options.normalize ? `${counts[r][c]}\n${Math.round(shown[r * k + c] * 100)}%` : String(counts[r][c])),
     );
-    const chart = new ConfusionMatrixChart(spec, "", counts, labels);
-    const description = `confusionMatrix ${k}×${k} over ${t.length} samples (accuracy ${fmt(chart.accuracy)})`;
+    const correct = counts.reduce((sum, row, i) => sum + row[i], 0);
+    const description = `confusionMatrix ${k}×${k} over ${t.length} samples (accuracy ${fmt(t.length ? correct / t.length : NaN)})`;
     return new ConfusionMatrixChart(spec, description, counts, labels);
   });
 }

@@ -1,6 +1,6 @@
 // Value distributions per layer (weights, activations, gradients): vanishing/exploding gradients at a glance.
 import { VegaLiteChart, chartPromise, type ChartPromise } from "./chart.js";
-import { fmt, isTensorLike, toDense, type ArrayInput } from "./data.js";
+import { fmt, isReadableTensor, toDense, type ArrayInput } from "./data.js";
 
 export interface HistogramOptions {
   /** Bins per panel (default 40). */
@@ -71,7 +71,7 @@ export type HistogramInput = ArrayInput | { [name: string]: ArrayInput };
 export function histogram(input: HistogramInput, options: HistogramOptions = {}): ChartPromise<VegaLiteChart> {
   return chartPromise(async () => {
     const named =
-      typeof input === "object" && input !== null && !Array.isArray(input) && !ArrayBuffer.isView(input) && !isTensorLike(input)
+      typeof input === "object" && input !== null && !Array.isArray(input) && !ArrayBuffer.isView(input) && !isReadableTensor(input)
         ? Object.entries(input as { [name: string]: ArrayInput })
         : [["values", input as ArrayInput] as const];
     if (named.length === 0) throw new RangeError("histogram: no tensors given");

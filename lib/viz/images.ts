@@ -1,7 +1,7 @@
 // Pictures: imageGrid (inputs with true/predicted labels, filters, feature maps, reconstructions)
 // and gradCamOverlay. Each picture is a PNG drawn in Node, placed by a vega-lite image mark.
 import { VegaLiteChart, chartPromise, type ChartPromise } from "./chart.js";
-import { isTensorLike, minMax, toDense, type ArrayInput, type Dense } from "./data.js";
+import { isReadableTensor, minMax, toDense, type ArrayInput, type Dense } from "./data.js";
 import { colorLut, rgbaDataUrl } from "./raster.js";
 import type { VegaLiteSpec } from "./render.js";
 
@@ -238,7 +238,7 @@ export function tileGridSpec(tiles: Tile[], options: { cols?: number; imageSize?
 export type ImagesInput = ArrayInput | { [group: string]: ArrayInput };
 
 function isGroupRecord(x: ImagesInput): x is { [group: string]: ArrayInput } {
-  return typeof x === "object" && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) && !isTensorLike(x);
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) && !isReadableTensor(x);
 }
 
 /**
@@ -372,7 +372,9 @@ export function resizeBilinear(src: Float64Array, h: number, w: number, H: numbe
 export function gradCamOverlay(image: ArrayInput, heatmap: ArrayInput, options: GradCamOptions = {}): ChartPromise<VegaLiteChart> {
   return chartPromise(async () => {
     const imgDense = await toDense(image, "gradCamOverlay(image)");
-    const shape = imgDense.shape[0] === 1 && imgDense.shape.length === 4 ? imgDense.shape.slice(1) : imgDense.shape;
+    // One image: [H, W], [H, W, C] (C in 1, 3, 4), [1, H, W] or [1, H, W, C]; a leading batch of 1 is dropped.
+    let shape = imgDense.shape[0] === 1 && imgDense.shape.length === 4 ? imgDense.shape.slice(1) : imgDense.shape;
+    if (shape.length === 3 && ![1, 3, 4].includes(shape[options.channelsFirst ? 0 : 2]) && shape[0] === 1) shape = shape.slice(1);
     const stack = toStack({ values: imgDense.values, shape: shape.length === 3 ? [1, ...shape] : shape }, options.channelsFirst ?? false, "gradCamOverlay(image)");
     if (stack.count !== 1) throw new RangeError(`gradCamOverlay: expected one image [H, W] or [H, W, C], got shape [${imgDense.shape.join(",")}]`);
     const camDense = await toDense(heatmap, "gradCamOverlay(heatmap)");

@@ -3,7 +3,7 @@
 export { Chart, VegaLiteChart, mimebundleSymbol, writeFileAtomic, setStaticFormat, getStaticFormat, type ChartPromise, type MimeBundle, type DisplayBundle, type StaticFormat, type SaveOptions, type VegaLiteSpec } from "./chart.js";
 export { lineChart, lossCurve, liveLossCurve, LiveChart, emaDebiased, type HistoryLike, type HistoryInput, type LineChartOptions, type LossCurveOptions, type LiveChartOptions } from "./loss.js";
 export { heatmap, confusionMatrix, confusionCounts, ConfusionMatrixChart, type HeatmapOptions, type ConfusionMatrixOptions } from "./heatmap.js";
-export type { TensorLike, ArrayInput, NumericArray, NestedNumbers } from "./data.js";
+export type { ReadableTensor, ArrayInput, NumericArray, NestedNumbers } from "./data.js";
 export { imageGrid, convFilters, featureMaps, gradCamOverlay, resizeBilinear, tileGridSpec, type ImageGridOptions, type ImagesInput, type FilterOptions, type GradCamOptions, type Tile } from "./images.js";
 export { histogram, valueStats, binCounts, type HistogramOptions, type HistogramInput, type ValueStats } from "./histogram.js";
 export { activationPlot, ACTIVATIONS, type ActivationPlotOptions } from "./activation.js";
