@@ -11,6 +11,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, existsSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as dn from "../lib/index.js";
@@ -308,6 +309,28 @@ test("stopTraining and the kernel's interrupt flag stop after the current batch;
   // The model is still usable.
   const h3 = await m.fit(x, y, { epochs: 2, batchSize: 32, verbose: 0 });
   assert.is(h3.epoch.length, 2);
+});
+
+test("Ctrl-C outside a notebook stops fit after the current batch; the program goes on", async () => {
+  const lib = new URL("../lib/index.js", import.meta.url).href, nnLib = new URL("../lib/nn/index.js", import.meta.url).href;
+  const script = `
+    const dn = await import(${JSON.stringify(lib)}); const nn = await import(${JSON.stringify(nnLib)});
+    const x = dn.randn([4000, 4]), y = x.sum(1).gt(0).cast("int32");
+    const m = new nn.Sequential([new nn.Dense(8, { inputDim: 4, activation: "relu" }), new nn.Dense(2, { activation: "softmax" })]);
+    m.compile({ optimizer: "adam", loss: "sparse_categorical_crossentropy" });
+    const h = await m.fit(x, y, { epochs: 1000, batchSize: 8, verbose: 2, callbacks: [{ onBatchEnd: (b) => { if (b === 5) console.log("READY"); } }] });
+    console.log("RETURNED", h.epoch.length, m.predict(x.slice([0], [1])).shape.join("x"));`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+    if (out.includes("READY") && !child.killed) child.kill("SIGINT");
+  });
+  child.stderr.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((r) => child.on("close", r));
+  assert.is(code, 0, out);
+  assert.match(out, /Training interrupted by Ctrl-C at epoch 1, batch \d+/);
+  assert.match(out, /RETURNED 1 1x2/);
 });
 
 test("progress: one line per epoch (verbose 2 / not a terminal), silent at 0, one live notebook output", async () => {

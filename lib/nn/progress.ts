@@ -59,7 +59,11 @@ export class ProgressReporter {
   private handle: DisplayHandle | null = null;
   private rendering: Promise<void> | null = null;
   private pending = false;
-  private renderInterval = 300;
+  private readonly renderInterval = 300;
+  private svg = "";
+  private lastChart = 0;
+  private chartInterval = 1000;
+  private finishing = false;
   private readonly bridge: DisplayBridge | null;
 
   constructor(readonly mode: ProgressMode, readonly epochs: number, private steps: number | undefined, private readonly write: (s: string) => void = (s) => process.stdout.write(s)) {
@@ -139,7 +143,8 @@ export class ProgressReporter {
   async finish(): Promise<void> {
     if (this.mode !== "notebook") return;
     while (this.rendering) await this.rendering;
-    if (this.pending) await this.render();
+    this.finishing = true; // the final picture shows every epoch
+    await this.render();
   }
 
   private requestRender(force = false): void {
@@ -155,16 +160,22 @@ export class ProgressReporter {
     if (!this.bridge) return;
     this.pending = false;
     const t0 = performance.now();
-    const text = this.line;
-    let svg = "";
-    try {
-      if (this.chart && this.chart.renderCount >= 0) svg = await this.chart.chart().toSVG();
-    } catch {
-      svg = "";
+    // The chart (vega → SVG, ~0.5 s) is redrawn rarely: at most ~10% of the time; the line every update.
+    // The first update shows the line at once; the chart follows from the next one.
+    if (this.chart && (this.handle || this.finishing) && (this.svg === "" || t0 - this.lastChart >= this.chartInterval || this.finishing)) {
+      try {
+        this.svg = await this.chart.chart().toSVG();
+      } catch {
+        /* keep the last picture */
+      }
+      const took = performance.now() - t0;
+      this.chartInterval = Math.max(1000, 10 * took);
+      this.lastChart = performance.now();
     }
+    const text = this.line;
     const bundle = {
       "text/plain": text,
-      "text/html": `<pre style="margin:0">${escapeHtml(text)}</pre>${svg ? `<div>${svg}</div>` : ""}`,
+      "text/html": `<pre style="margin:0">${escapeHtml(text)}</pre>${this.svg ? `<div>${this.svg}</div>` : ""}`,
     };
     const obj = { [Symbol.for("jupyter.mimebundle")]: () => bundle };
     try {
@@ -173,8 +184,6 @@ export class ProgressReporter {
     } catch {
       /* drawing never stops training */
     }
-    // Keep drawing to at most ~10% of the time.
-    this.renderInterval = Math.max(300, 10 * (performance.now() - t0));
     this.lastDraw = performance.now();
   }
 }
