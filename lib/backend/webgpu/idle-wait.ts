@@ -3,7 +3,7 @@
  * re-arming `setImmediate` with a native tick function, which spins the main thread at 100% (on lavapipe
  * that core is taken from the rasterizer threads doing the actual work). While one of our waits is
  * pending, native ticks are deferred with `setTimeout` after a short spin, which keeps small readbacks
- * fast and long waits idle. Measured on 2 cores/lavapipe (bench/webgpu-idle-wait.ts): a 0.5 s kernel
+ * fast and long waits idle. Measured on 2 cores/lavapipe (see the idle-wait row of bench/webgpu-ops.ts): a 0.5 s kernel
  * waited in 530 ms wall / 350 ms main-thread CPU spinning, and in 360 ms wall / 10 ms CPU with this.
  */
 

@@ -31,6 +31,8 @@ const PARAM_BYTES = 256;
 const MAX_WORKGROUPS_PER_DIM = 65535;
 /** DAWNET_WEBGPU_TRACE=1 logs every dispatch to stderr (debugging crashes inside the driver). */
 const TRACE = !!process.env.DAWNET_WEBGPU_TRACE;
+/** DAWNET_WEBGPU_DIRECT_CONV=1 uses the direct conv/filter-grad kernels instead of the implicit GEMMs (to compare). */
+const DIRECT_CONV = !!process.env.DAWNET_WEBGPU_DIRECT_CONV;
 /** Every 32-bit dtype (bool is stored as u32 0/1). */
 const BYTES_PER_ELEMENT = 4;
 
@@ -90,8 +92,9 @@ export class WebGPUBackend implements Backend {
   private readonly paramBuffer: GPUBuffer;
   /** Reads in flight keep their buffers strongly referenced (a collected wrapper aborts mapAsync). */
   private readonly inflight = new Set<unknown>();
-  /** Dispatches encoded since creation (for overhead benchmarks). */
+  /** Dispatches encoded and bind groups created since creation (benchmarks, cache checks). */
   dispatches = 0;
+  bindGroupsCreated = 0;
 
   constructor(private readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -173,6 +176,7 @@ export class WebGPUBackend implements Backend {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: 0, size: PARAM_BYTES } }];
       buffers.forEach((buffer, k) => entries.push({ binding: k + 1, resource: { buffer } }));
       group = this.device.createBindGroup({ layout: kernel.layout, entries });
+      this.bindGroupsCreated++;
     }
     this.bindGroups.set(key, group);
     return group;
@@ -506,14 +510,33 @@ export class WebGPUBackend implements Backend {
     if (dtype !== "float32") throw new TypeError(`webgpu ${op}: only float32 is supported (got ${dtype}); cast the inputs to float32`);
   }
 
+  /** conv2d and its filter gradient run as implicit GEMMs on the tiled matmul kernel (im2col computed on load). */
+  private implicitGemm(op: string, aKind: "conv" | "convFilterGrad", a: Buf, b: Buf, m: number, n: number, k: number, p: Conv2dParams): Buf {
+    const out = this.alloc(m * n, "float32");
+    if (m * n === 0) return out;
+    if (k === 0) {
+      this.free(out);
+      return this.fill(m * n, "float32", 0);
+    }
+    const kernel = this.kernel(`matmul ${aKind}`, () => matmulShader("float32", aKind));
+    const params = [m, n, k, 0, 0, 0, 0, 0, ...this.convParams(p)];
+    const groups: [number, number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), 1];
+    if (groups[1] > MAX_WORKGROUPS_PER_DIM) throw new RangeError(`webgpu ${op}: ${m} rows need more than ${MAX_WORKGROUPS_PER_DIM} tiles`);
+    this.dispatch(op, kernel, params, [this.gpu(out, op), this.gpu(a, op), this.gpu(b, op)], groups);
+    return out;
+  }
+
   conv2d(x: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf {
     this.checkFloat(dtype, "conv2d");
-    const total = p.n * p.oh * p.ow * p.cout;
-    const out = this.alloc(total, dtype);
-    if (total === 0) return out;
-    const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
-    this.dispatch("conv2d", this.kernel("conv2d", () => CONV2D_SHADER), this.convParams(p), [this.gpu(out, "conv2d"), this.gpu(x, "conv2d"), this.gpu(w, "conv2d")], [gx, gy]);
-    return out;
+    if (DIRECT_CONV) {
+      const total = p.n * p.oh * p.ow * p.cout;
+      const out = this.alloc(total, dtype);
+      if (total === 0) return out;
+      const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
+      this.dispatch("conv2d", this.kernel("conv2d", () => CONV2D_SHADER), this.convParams(p), [this.gpu(out, "conv2d"), this.gpu(x, "conv2d"), this.gpu(w, "conv2d")], [gx, gy]);
+      return out;
+    }
+    return this.implicitGemm("conv2d", "conv", x, w, p.n * p.oh * p.ow, p.cout, p.kh * p.kw * p.cin, p);
   }
 
   conv2dGradInput(dy: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf {
@@ -529,13 +552,16 @@ export class WebGPUBackend implements Backend {
 
   conv2dGradFilter(x: Buf, dy: Buf, dtype: DType, p: Conv2dParams): Buf {
     this.checkFloat(dtype, "conv2dGradFilter");
-    const total = p.kh * p.kw * p.cin * p.cout;
-    const out = this.alloc(total, dtype);
-    if (total === 0) return out;
-    const [gx, gy] = grid(total);
-    this.dispatch("conv2dGradFilter", this.kernel("conv2dGradFilter", () => CONV2D_GRAD_FILTER_SHADER), this.convParams(p),
-      [this.gpu(out, "conv2dGradFilter"), this.gpu(x, "conv2dGradFilter"), this.gpu(dy, "conv2dGradFilter")], [gx, gy]);
-    return out;
+    if (DIRECT_CONV) {
+      const total = p.kh * p.kw * p.cin * p.cout;
+      const out = this.alloc(total, dtype);
+      if (total === 0) return out;
+      const [gx, gy] = grid(total);
+      this.dispatch("conv2dGradFilter", this.kernel("conv2dGradFilter", () => CONV2D_GRAD_FILTER_SHADER), this.convParams(p),
+        [this.gpu(out, "conv2dGradFilter"), this.gpu(x, "conv2dGradFilter"), this.gpu(dy, "conv2dGradFilter")], [gx, gy]);
+      return out;
+    }
+    return this.implicitGemm("conv2dGradFilter", "convFilterGrad", x, dy, p.kh * p.kw * p.cin, p.cout, p.n * p.oh * p.ow, p);
   }
 
   private poolParams(op: "max" | "avg", p: Pool2dParams): number[] {

@@ -10,8 +10,43 @@ export const MATMUL_TILE = 64;
 const TK = 16;
 const PER = 4; // outputs per invocation along each axis
 
-export function matmulShader(dtype: DType): string {
+/**
+ * What the A operand is. "matrix": a stored matrix (transA picks [M,K] or [K,M]). The conv variants are
+ * implicit GEMMs over im2col of the NHWC input, never materialized: "conv" (forward: A[pos, tap] with
+ * pos = (b, oy, ox), tap = (ky, kx, ci), B = filter [taps, cout]) and "convFilterGrad" (A[tap, pos],
+ * B = dy [pos, cout], giving dw [taps, cout]).
+ */
+export type MatmulA = "matrix" | "conv" | "convFilterGrad";
+
+/** Conv sizes after the 8 matmul words in the uniforms. */
+const CONV_FIELDS = "n: u32, h: u32, w: u32, cin: u32, kh: u32, kw: u32, cout: u32, oh: u32, ow: u32, strideH: u32, strideW: u32, dilationH: u32, dilationW: u32, padTop: u32, padLeft: u32, pad0: u32";
+
+const IM2COL = /* wgsl */ `
+fn im2col(pos: u32, tap: u32) -> f32 {
+  let ci = tap % P.cin;
+  let kx = (tap / P.cin) % P.kw;
+  let ky = tap / (P.cin * P.kw);
+  let ox = pos % P.ow;
+  let oy = (pos / P.ow) % P.oh;
+  let b = pos / (P.ow * P.oh);
+  let iy = i32(oy * P.strideH + ky * P.dilationH) - i32(P.padTop);
+  let ix = i32(ox * P.strideW + kx * P.dilationW) - i32(P.padLeft);
+  if (iy < 0 || iy >= i32(P.h) || ix < 0 || ix >= i32(P.w)) { return 0.0; }
+  return bitcast<f32>(A[((b * P.h + u32(iy)) * P.w + u32(ix)) * P.cin + ci]);
+}`;
+
+export function matmulShader(dtype: DType, aKind: MatmulA = "matrix"): string {
   const T = scalarOf(dtype);
+  if (aKind !== "matrix" && T !== "f32") throw new Error(`webgpu conv: float32 only (got ${dtype})`);
+  // In the im2col of NHWC, consecutive taps (forward) or consecutive filter rows (filter grad) are adjacent in memory.
+  const aMFastest = aKind === "matrix" ? "P.transA != 0u" : aKind === "conv" ? "false" : "true";
+  const aLoad =
+    aKind === "matrix"
+      ? `let at = select(gam * P.K + gak, gak * P.M + gam, P.transA != 0u);
+        av = ${load(dtype, T, "A[aBase + at]")};`
+      : aKind === "conv"
+        ? "av = im2col(gam, gak);"
+        : "av = im2col(gak, gam);";
   const zero = T === "f32" ? "0.0" : "0";
   const accDecl: string[] = [];
   const fma: string[] = [];
@@ -27,12 +62,13 @@ export function matmulShader(dtype: DType): string {
   const rows = Array.from({ length: PER }, (_, i) => `let gm_${i} = m0 + ty + ${16 * i}u;`).join(" ");
   const cols = Array.from({ length: PER }, (_, j) => `let gn_${j} = n0 + tx + ${16 * j}u;`).join(" ");
   return /* wgsl */ `
-struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, transB: u32, batchBase: u32 }
+struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, transB: u32, batchBase: u32${aKind === "matrix" ? "" : `, ${CONV_FIELDS}`} }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<storage, read> A: array<u32>;
 @group(0) @binding(3) var<storage, read> B: array<u32>;
 ${PRELUDE}
+${aKind === "matrix" ? "" : IM2COL}
 var<workgroup> As: array<${T}, ${TK * MATMUL_TILE}>;
 var<workgroup> Bs: array<${T}, ${TK * MATMUL_TILE}>;
 @compute @workgroup_size(16, 16)
@@ -51,12 +87,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let e = li + l * 256u;
       // Consecutive invocations read consecutive addresses whichever way each matrix is stored.
       var am = e / ${TK}u; var ak = e % ${TK}u;
-      if (P.transA != 0u) { am = e % ${MATMUL_TILE}u; ak = e / ${MATMUL_TILE}u; }
+      if (${aMFastest}) { am = e % ${MATMUL_TILE}u; ak = e / ${MATMUL_TILE}u; }
       let gam = m0 + am; let gak = k0 + ak;
       var av: ${T} = ${zero};
       if (gam < P.M && gak < P.K) {
-        let at = select(gam * P.K + gak, gak * P.M + gam, P.transA != 0u);
-        av = ${load(dtype, T, "A[aBase + at]")};
+        ${aLoad}
       }
       As[ak * ${MATMUL_TILE}u + am] = av;
       var bn = e % ${MATMUL_TILE}u; var bk = e / ${MATMUL_TILE}u;
