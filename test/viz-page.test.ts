@@ -144,7 +144,8 @@ page("notebook page with a loss curve, heatmap, image grid and 3-D surface rende
   const dom = spawnSync(chromium!, [...flags, "--dump-dom", url], { encoding: "utf8", timeout: 120_000, maxBuffer: 64 << 20 });
   assert.match(dom.stdout, /class="[^"]*js-plotly-plot/, "plotly drew into its div");
   assert.match(dom.stdout, /gl-container|scene/, "a 3-D scene exists");
-  assert.not.match(dom.stdout, />plotly\.js is not loaded/, "the fallback message (a text node, not the script) is absent");
+  assert.not.match(dom.stdout, /class="dawnet-plotly-note"/, "plotly.js was found: no static-view note");
+  assert.match(dom.stdout, /id="dawnet-plotly-[^"]*-static" style="display: none;"/, "the static image was hidden once plotly drew");
   assert.not.match(dom.stdout, /<p[^>]*>WebGL is not supported/, "plotly found WebGL (its notice is a <p> element; the same words are in plotly.js source)");
   console.log(`page: ${htmlPath} (${(html.length / 1e6).toFixed(1)} MB), screenshot ${shot}`);
 });

@@ -318,6 +318,7 @@ test("surface3d: plotly figure with surface + paths; plotly.js inlined in the fi
   assert.ok((first["text/html"] as string).length > 1_000_000, "first output carries plotly.js");
   assert.ok((second["text/html"] as string).length < 200_000, "later outputs reference window.Plotly");
   assert.match(second["text/html"] as string, /window\.Plotly\.newPlot/);
+  assert.match(second["text/html"] as string, /<img alt="surface3d[^"]*" src="data:image\/png;base64,/, "static image for viewers without scripts");
   assert.ok(first["application/vnd.plotly.v1+json"]);
   assert.match(first["image/svg+xml"] as string, /^<svg/);
   // A grid instead of a function: path z is interpolated.

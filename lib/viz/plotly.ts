@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { randomUUID } from "node:crypto";
 import { Chart, staticImage, type DisplayBundle, type VegaLiteChart } from "./chart.js";
+import { canRasterize } from "./render.js";
 
 /** A plotly figure as plain JSON. */
 export interface PlotlyFigure {
@@ -60,7 +61,17 @@ export class PlotlyChart extends Chart {
     return this.figure;
   }
 
-  /** A div plus the script that draws into it; with `inlinePlotly` the script tag carrying plotly.js comes first. */
+  /** The static rendering as an <img> data URL (PNG when a rasterizer is available, else SVG). */
+  private async staticDataUrl(): Promise<string> {
+    if (await canRasterize()) return "data:image/png;base64," + Buffer.from(await this.fallback.toPNG({ scale: 1 })).toString("base64");
+    return "data:image/svg+xml;base64," + Buffer.from(await this.fallback.toSVG()).toString("base64");
+  }
+
+  /**
+   * A div plus the script that draws into it; with `inlinePlotly` the script tag carrying plotly.js comes first.
+   * The static image shows until plotly draws, so viewers that run no scripts (GitHub, nbviewer) or a page
+   * whose plotly.js output was cleared still show the landscape.
+   */
   async plotDiv(inlinePlotly: boolean): Promise<string> {
     const id = `dawnet-plotly-${randomUUID()}`;
     const figure = scriptSafe(JSON.stringify(this.figure));
@@ -68,12 +79,14 @@ export class PlotlyChart extends Chart {
     const height = Number(this.figure.layout.height ?? 500);
     return (
       library +
-      `<div id="${id}" style="width:100%;height:${height}px"></div>\n` +
+      `<div id="${id}-static"><img alt="${this.describe().replace(/"/g, "&quot;")}" src="${await this.staticDataUrl()}"></div>\n` +
+      `<div id="${id}" style="width:100%;height:${height}px;display:none"></div>\n` +
       `<script type="text/javascript">(function(){\n` +
       `  var fig = ${figure};\n` +
       `  var el = document.getElementById(${JSON.stringify(id)});\n` +
-      `  if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, fig.config || {responsive: true}); }\n` +
-      `  else { el.style.height = "auto"; el.textContent = "plotly.js is not loaded in this page: run dawnet.resetPlotlyInline() and re-run this cell to include it."; }\n` +
+      `  var still = document.getElementById(${JSON.stringify(id + "-static")});\n` +
+      `  if (window.Plotly) { still.style.display = "none"; el.style.display = "block"; window.Plotly.newPlot(el, fig.data, fig.layout, fig.config || {responsive: true}); }\n` +
+      `  else { var note = document.createElement("div"); note.className = "dawnet-plotly-note"; note.style.cssText = "font-size:12px;color:#666"; note.textContent = "Static view: plotly.js is not loaded in this page (run dawnet.viz.resetPlotlyInline() and re-run this cell for the interactive 3-D chart)."; still.appendChild(note); }\n` +
       `})();</script>`
     );
   }
