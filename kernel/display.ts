@@ -19,6 +19,8 @@ export interface OutputSink {
 
 export const mimebundleSymbol = Symbol.for("jupyter.mimebundle");
 export const displayBridgeSymbol = Symbol.for("dawnet.display");
+/** Marks the handles display() returns; the kernel does not show them as a cell's value. */
+export const displayHandleSymbol = Symbol.for("dawnet.displayHandle");
 
 export interface DisplayHandle {
   readonly displayId: string;
@@ -125,10 +127,13 @@ export class DisplayRouter implements DisplayBridge {
   display(obj: unknown, options: { displayId?: string } = {}): DisplayHandle {
     const displayId = options.displayId ?? randomUUID();
     void this.send(obj, displayId, false);
-    return {
+    const handle = {
       displayId,
       update: (next: unknown) => this.update(displayId, next),
     };
+    // A cell ending in `display(x)` shows x once, not also the handle as its value.
+    Object.defineProperty(handle, displayHandleSymbol, { value: true });
+    return handle;
   }
 
   update(displayId: string, obj: unknown): Promise<void> {

@@ -6,7 +6,7 @@ import path from "node:path";
 import vm from "node:vm";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { inspect } from "node:util";
-import { DisplayRouter, displayBridgeSymbol, toBundle, type MimeBundle, type OutputSink } from "./display.js";
+import { DisplayRouter, displayBridgeSymbol, displayHandleSymbol, toBundle, type MimeBundle, type OutputSink } from "./display.js";
 
 /** The root of this dawnet installation (dist/kernel/executor.js → ../..). */
 export const packageRoot = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -374,7 +374,7 @@ export class CellExecutor {
         delete this.locals[converted.lastExpressionVar];
       }
       if (value instanceof Promise) value = await this.untilSettledOrInterrupted(value);
-      if (value === undefined) return { status: "ok" };
+      if (value === undefined || isDisplayHandle(value)) return { status: "ok" };
       const bundle = toBundle(value);
       const result = bundle instanceof Promise ? await this.untilSettledOrInterrupted(bundle) : bundle;
       return { status: "ok", result };
@@ -459,6 +459,10 @@ export class CellExecutor {
   close(): void {
     this.converter.close();
   }
+}
+
+function isDisplayHandle(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[displayHandleSymbol] === true;
 }
 
 function isSigintBreak(err: unknown): boolean {

@@ -172,6 +172,9 @@ def display_updates(s):
     assert shown[0]["content"]["data"] == {"text/plain": "epoch 1", "text/html": "<b>epoch 1</b>"}
     assert shown[1]["content"]["data"] == {"text/plain": "epoch 2", "text/html": "<b>epoch 2</b>"}
     assert by_type(outs, "execute_result")[0]["data"]["text/plain"] == repr(display_id)
+    # A cell ending in display(x) shows x once: the handle is not its value.
+    reply, outs = s.run("display(bundle('once'))")
+    assert [m["msg_type"] for m in outs if m["msg_type"] != "execute_input"] == ["display_data"], outs
     # Library code reaches the same bridge without importing the kernel; updateDisplay by id works across cells.
     reply, outs = s.run(
         "const bridge = (globalThis as any)[Symbol.for('dawnet.display')];\n"
