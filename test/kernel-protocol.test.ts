@@ -18,6 +18,7 @@ const scenarios = [
   "interrupt_ignoring_loop",
   "interrupt_sync_loop",
   "dawnet_import",
+  "interrupt_fit",
   "restart",
   "shutdown",
 ];

@@ -246,6 +246,33 @@ def dawnet_import(s):
     assert "text/plain" in data, data
 
 
+def interrupt_fit(s):
+    # The library's fit() shows one live output and stops at the kernel's interrupt flag after a step.
+    reply, outs = s.run("typeof Sequential === 'function' && typeof Dense === 'function'")
+    if reply["status"] != "ok" or by_type(outs, "execute_result")[0]["data"]["text/plain"] != "true":
+        raise SkipScenario("dawnet's Sequential/Dense are not loaded in the kernel")
+    s.value(
+        "manualSeed(0);\nconst fx = randn([256, 8]), fy = randn([256, 1]);\n"
+        "const fm = new Sequential([new Dense(16, { inputDim: 8, activation: 'relu' }), new Dense(1)]);\n"
+        "fm.compile({ optimizer: 'adam', loss: 'mse' }); 1"
+    )
+    msg_id = s.send("await fm.fit(fx, fy, { epochs: 100000, batchSize: 8 });\n'finished'")
+    time.sleep(2.0)
+    started = time.time()
+    s.km.interrupt_kernel()
+    reply = s.reply(msg_id)["content"]
+    assert reply["status"] == "error" and reply["ename"] == "Interrupted", reply
+    assert "background" not in reply["evalue"], "fit did not stop within the grace period: " + reply["evalue"]
+    assert time.time() - started < 3.0, time.time() - started
+    outs = s.outputs(msg_id)
+    shown = [m for m in outs if m["msg_type"] in ("display_data", "update_display_data")]
+    assert [m["msg_type"] for m in shown][:1] == ["display_data"], [m["msg_type"] for m in outs]
+    assert by_type(outs, "display_data").__len__() == 1, "fit should show one live output"
+    ids = {m["content"]["transient"]["display_id"] for m in shown}
+    assert len(ids) == 1, ids
+    assert s.value("fm.layers.length") == {"text/plain": "2"}
+
+
 def restart(s):
     s.value("(globalThis as any).marker = 'before restart'; 1")
     s.km.restart_kernel(now=False)
@@ -270,7 +297,7 @@ class SkipScenario(Exception):
 
 
 SCENARIOS = [kernel_info, values, errors, stop_on_error, display_updates, interrupt_async_loop,
-             interrupt_ignoring_loop, interrupt_sync_loop, dawnet_import, restart, shutdown]
+             interrupt_ignoring_loop, interrupt_sync_loop, dawnet_import, interrupt_fit, restart, shutdown]
 
 if __name__ == "__main__":
     wanted = set(sys.argv[1:])
