@@ -60,4 +60,29 @@ test("a program that uses the backend exits by itself after its last read (no ha
   assert.equal(stray, [], "unexpected stderr");
 });
 
+test("device loss: a pending read rejects and the next op throws a clear error (no hang)", () => {
+  const r = runScript(`const m = await import(${JSON.stringify(webgpuModule)});
+    const b = await m.createWebGPUBackend();
+    if ("unavailable" in b) { console.log("unavailable"); } else {
+      const v = (buf) => ({ buf, dtype: "float32", shape: [4], strides: [1], offset: 0 });
+      const x = b.upload(new Float32Array([1, 2, 3, 4]), "float32");
+      const pending = b.read(b.unary("exp", v(x), "float32"), "float32", 4).then(() => "resolved", (e) => "rejected: " + e.message);
+      b.ctx.device.destroy(); // what a driver reset or a GPU hang looks like to the program
+      console.log(await pending);
+      await new Promise((r) => setTimeout(r, 50));
+      try { b.unary("neg", v(x), "float32"); console.log("no error"); } catch (e) { console.log("error: " + e.message); }
+    }`);
+  assert.is(r.signal, null, `killed by ${r.signal} after ${r.ms} ms (hang?)`);
+  assert.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  if (lines[0] === "unavailable") {
+    console.log("skipped: device-loss check ran without an adapter");
+    return;
+  }
+  // The read raced the loss: it may have finished first, but it must settle.
+  assert.match(lines[0], /^(resolved|rejected: webgpu read: )/);
+  assert.match(lines[1], /^error: webgpu unary neg: the GPU device was lost \(destroyed/);
+  assert.match(lines[1], /restart the process, or setBackend\("cpu"\)/);
+});
+
 test.run();

@@ -326,6 +326,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- elementwise
 
   fill(size: number, dtype: DType, value: number): Buf {
+    this.checkDevice("fill");
     checkDType(dtype, "fill");
     const out = this.alloc(size, dtype);
     if (size === 0) return out;
@@ -370,6 +371,7 @@ export class WebGPUBackend implements Backend {
   }
 
   copy(x: View, dtype: DType): Buf {
+    this.checkDevice("copy");
     checkDType(dtype, "copy");
     checkDType(x.dtype, "copy");
     const n = sizeOf(x.shape);
@@ -380,6 +382,7 @@ export class WebGPUBackend implements Backend {
   }
 
   copyInto(dstBuf: Buf, dst: { shape: readonly number[]; strides: readonly number[]; offset: number; dtype: DType }, src: View): void {
+    this.checkDevice("copyInto");
     checkDType(dst.dtype, "copyInto");
     checkDType(src.dtype, "copyInto");
     let source = src;
@@ -395,6 +398,7 @@ export class WebGPUBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: View, outDtype: DType, param = 0): Buf {
+    this.checkDevice(`unary ${op}`);
     checkDType(x.dtype, `unary ${op}`);
     checkDType(outDtype, `unary ${op}`);
     const row = UNARY_WGSL[op];
@@ -407,6 +411,7 @@ export class WebGPUBackend implements Backend {
   }
 
   binary(op: BinaryOp, a: View, b: View, outDtype: DType): Buf {
+    this.checkDevice(`binary ${op}`);
     checkDType(a.dtype, `binary ${op}`);
     checkDType(b.dtype, `binary ${op}`);
     checkDType(outDtype, `binary ${op}`);
@@ -420,6 +425,7 @@ export class WebGPUBackend implements Backend {
   }
 
   where(cond: View, a: View, b: View): Buf {
+    this.checkDevice("where");
     checkDType(a.dtype, "where");
     const type = a.dtype === "float32" ? "f32" : "i32";
     const out = this.alloc(sizeOf(a.shape), a.dtype);
@@ -431,6 +437,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- reductions and scans
 
   reduce(op: ReduceOp, x: Buf, dtype: DType, outer: number, r: number, inner: number): Buf {
+    this.checkDevice(`reduce ${op}`);
     checkDType(dtype, `reduce ${op}`);
     const outDtype = reduceOutDType(op, dtype);
     const outputs = outer * inner;
@@ -445,6 +452,7 @@ export class WebGPUBackend implements Backend {
   }
 
   cumsum(x: Buf, dtype: DType, outer: number, n: number, inner: number, reverse: boolean): Buf {
+    this.checkDevice("cumsum");
     checkDType(dtype, "cumsum");
     const out = this.alloc(outer * n * inner, dtype === "bool" ? "int32" : dtype);
     if (outer * n * inner === 0) return out;
@@ -456,6 +464,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- matmul
 
   matmul(a: Buf, b: Buf, dtype: DType, p: MatmulParams): Buf {
+    this.checkDevice("matmul");
     checkDType(dtype, "matmul");
     const out = this.alloc(p.batch * p.m * p.n, dtype);
     if (p.batch * p.m * p.n === 0) return out;
@@ -479,6 +488,7 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- indexing
 
   gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {
+    this.checkDevice("gather");
     checkDType(dtype, "gather");
     const total = outer * nIdx * inner;
     const out = this.alloc(total, dtype);
@@ -489,6 +499,7 @@ export class WebGPUBackend implements Backend {
   }
 
   scatterAdd(g: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {
+    this.checkDevice("scatterAdd");
     checkDType(dtype, "scatterAdd");
     const total = outer * axisSize * inner;
     const out = this.alloc(total, dtype);
@@ -506,6 +517,7 @@ export class WebGPUBackend implements Backend {
   }
 
   private checkFloat(dtype: DType, op: string): void {
+    this.checkDevice(op);
     checkDType(dtype, op);
     if (dtype !== "float32") throw new TypeError(`webgpu ${op}: only float32 is supported (got ${dtype}); cast the inputs to float32`);
   }
