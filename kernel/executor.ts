@@ -9,7 +9,7 @@ import { inspect } from "node:util";
 import { DisplayRouter, displayBridgeSymbol, displayHandleSymbol, toBundle, type MimeBundle, type OutputSink } from "./display.js";
 
 /** The root of this dawnet installation (dist/kernel/executor.js → ../..). */
-export const packageRoot = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+export const packageRoot = path.resolve(fileURLToPath(new URL("../../", import.meta.url)));
 
 const requireHere = createRequire(import.meta.url);
 const requireFromTslab = createRequire(requireHere.resolve("tslab/package.json"));
@@ -107,9 +107,13 @@ export interface CompleteResult {
  * in any folder: `<cwd>/node_modules/dawnet/...` is read from the package root.
  */
 function forwardDawnetPaths(cwd: string): void {
-  const virtualDir = path.join(cwd, "node_modules", "dawnet");
+  // TypeScript hands us forward-slash paths on every platform.
+  const slashes = (p: string) => p.replace(/\\/g, "/");
+  const virtualDir = slashes(path.join(cwd, "node_modules", "dawnet"));
+  const root = slashes(packageRoot);
   const forward = (p: string): string => {
-    if (p === virtualDir || p.startsWith(virtualDir + "/")) return packageRoot + p.slice(virtualDir.length);
+    const q = slashes(p);
+    if (q === virtualDir || q.startsWith(virtualDir + "/")) return root + q.slice(virtualDir.length);
     return p;
   };
   const sys = ts.sys;
