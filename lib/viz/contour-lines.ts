@@ -26,7 +26,11 @@ export function contourSegments(z: ArrayLike<number>, xs: readonly number[], ys:
         if (![va, vb, vd, ve].every(Number.isFinite)) continue;
         const code = (va > level ? 1 : 0) | (vb > level ? 2 : 0) | (vd > level ? 4 : 0) | (ve > level ? 8 : 0);
         if (code === 0 || code === 15) continue;
-        const lerp = (p0: number, p1: number, v0: number, v1: number) => p0 + ((level - v0) / (v1 - v0)) * (p1 - p0);
+        // Exact endpoints when the crossing is at a grid point, so neighbouring cells produce identical keys.
+        const lerp = (p0: number, p1: number, v0: number, v1: number) => {
+          const t = (level - v0) / (v1 - v0);
+          return t <= 0 ? p0 : t >= 1 ? p1 : p0 + t * (p1 - p0);
+        };
         // Crossing points on the four edges.
         const top = () => [lerp(xs[c], xs[c + 1], va, vb), ys[r]] as const; // a-b
         const right = () => [xs[c + 1], lerp(ys[r], ys[r + 1], vb, vd)] as const; // b-d
@@ -49,6 +53,63 @@ export function contourSegments(z: ArrayLike<number>, xs: readonly number[], ys:
           }
         }
       }
+    }
+  }
+  return out;
+}
+
+/** An iso-line as a polyline (closed loops repeat their first point at the end). */
+export interface Polyline {
+  level: number;
+  points: [number, number][];
+}
+
+/**
+ * Joins marching-squares segments into polylines: neighbouring cells compute a shared edge's crossing
+ * with the same arithmetic, so endpoints match exactly. A line mark per polyline is far smaller in SVG
+ * than a rule per segment.
+ */
+export function contourPolylines(z: ArrayLike<number>, xs: readonly number[], ys: readonly number[], levels: readonly number[]): Polyline[] {
+  const out: Polyline[] = [];
+  for (const level of levels) {
+    // Zero-length segments (a grid point exactly on the level) join nothing.
+    const segments = contourSegments(z, xs, ys, [level]).filter((s) => s.x !== s.x2 || s.y !== s.y2);
+    const key = (x: number, y: number) => `${x},${y}`;
+    const byPoint = new Map<string, number[]>();
+    segments.forEach((s, i) => {
+      for (const k of [key(s.x, s.y), key(s.x2, s.y2)]) {
+        const list = byPoint.get(k);
+        if (list) list.push(i);
+        else byPoint.set(k, [i]);
+      }
+    });
+    const used = new Uint8Array(segments.length);
+    // Walks from point (x, y) along unused segments, appending to `points`.
+    const walk = (points: [number, number][], x: number, y: number) => {
+      for (;;) {
+        const next = (byPoint.get(key(x, y)) ?? []).find((i) => !used[i]);
+        if (next === undefined) return;
+        used[next] = 1;
+        const s = segments[next];
+        [x, y] = s.x === x && s.y === y ? [s.x2, s.y2] : [s.x, s.y];
+        points.push([x, y]);
+      }
+    };
+    // Open lines first (they start at a point with one segment), then the closed loops left over.
+    const order = segments.map((_, i) => i).sort((a, b) => degree(a) - degree(b));
+    function degree(i: number): number {
+      const s = segments[i];
+      return Math.min(byPoint.get(key(s.x, s.y))!.length, byPoint.get(key(s.x2, s.y2))!.length);
+    }
+    for (const i of order) {
+      if (used[i]) continue;
+      used[i] = 1;
+      const s = segments[i];
+      const forward: [number, number][] = [[s.x2, s.y2]];
+      walk(forward, s.x2, s.y2);
+      const backward: [number, number][] = [];
+      walk(backward, s.x, s.y);
+      out.push({ level, points: [...backward.reverse(), [s.x, s.y], ...forward] });
     }
   }
   return out;

@@ -2,7 +2,7 @@
 import { VegaLiteChart, chartPromise, type ChartPromise } from "./chart.js";
 import { fmt, isReadableTensor, minMax, toDense, type ArrayInput, type Dense, type ReadableTensor } from "./data.js";
 import { CATEGORY_COLORS, hexToRgb, rgbaDataUrl } from "./raster.js";
-import { contourSegments } from "./contour-lines.js";
+import { contourPolylines } from "./contour-lines.js";
 import { tensor } from "../ops/creation.js";
 import type { Tensor } from "../tensor.js";
 import type { VegaLiteSpec } from "./render.js";
@@ -187,11 +187,11 @@ export function decisionBoundary(classifier: Classifier2D, x: ArrayInput, y: Arr
       },
     ];
     if (p1) {
-      const segments = contourSegments(p1, gridX, gridY, [0.5]);
+      const lines = contourPolylines(p1, gridX, gridY, [0.5]);
       layers.push({
-        data: { values: segments },
-        mark: { type: "rule", color: "#333", strokeWidth: 1.5, clip: true },
-        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, x2: { field: "x2" }, y2: { field: "y2" } },
+        data: { values: lines.flatMap((line, id) => line.points.map(([x, y], k) => ({ x, y, line: id, k }))) },
+        mark: { type: "line", color: "#333", strokeWidth: 1.5, clip: true },
+        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, detail: { field: "line", type: "nominal" }, order: { field: "k" } },
       });
     }
     layers.push(pointsLayer(xs, ys, labels, options, [x0, x1], [y0, y1]));

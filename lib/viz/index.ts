@@ -8,6 +8,6 @@ export { imageGrid, convFilters, featureMaps, gradCamOverlay, resizeBilinear, ti
 export { histogram, valueStats, binCounts, type HistogramOptions, type HistogramInput, type ValueStats } from "./histogram.js";
 export { activationPlot, ACTIVATIONS, type ActivationPlotOptions } from "./activation.js";
 export { scatter, decisionBoundary, type ScatterOptions, type PointsInput, type Classifier2D, type DecisionBoundaryOptions } from "./decision.js";
-export { contourSegments, type Segment } from "./contour-lines.js";
+export { contourSegments, contourPolylines, type Segment, type Polyline } from "./contour-lines.js";
 export { surface3d, contour, type SurfaceInput, type SurfaceOptions, type SurfacePath, type Grid } from "./surface.js";
 export { PlotlyChart, resetPlotlyInline, type PlotlyFigure } from "./plotly.js";

@@ -73,9 +73,12 @@ export function encodePng(rgba: Uint8Array, width: number, height: number): Uint
   return encode({ width, height, data: rgba, channels: 4, depth: 8 });
 }
 
-/** PNG data URL of RGBA pixels, upscaled so the image is at least `minSize` pixels on its longer side. */
+/**
+ * PNG data URL of RGBA pixels. Image marks are drawn unsmoothed (vega's smooth: false); small images are
+ * still upscaled (to at most 128 px on the longer side) for viewers that smooth anyway, at little cost.
+ */
 export function rgbaDataUrl(rgba: Uint8Array, width: number, height: number, minSize = 0): string {
-  const factor = Math.max(1, Math.min(16, Math.ceil(minSize / Math.max(width, height))));
+  const factor = Math.max(1, Math.min(16, Math.ceil(Math.min(minSize, 128) / Math.max(width, height))));
   const big = upscaleRgba(rgba, width, height, factor);
   return "data:image/png;base64," + Buffer.from(encodePng(big.data, big.width, big.height)).toString("base64");
 }

@@ -71,7 +71,9 @@ export async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
         `install it (npm install @resvg/resvg-js, it has a prebuilt binary for this platform) or save as .svg instead`,
     );
   }
-  const renderer = new resvg.Resvg(svg, {
+  // vega writes "image-rendering: optimizeSpeed; image-rendering: pixelated" for unsmoothed images; resvg
+  // does not know "pixelated", so the second declaration would turn smoothing back on.
+  const renderer = new resvg.Resvg(svg.replace(/\s*image-rendering:\s*pixelated;?/g, ""), {
     fitTo: scale === 1 ? { mode: "original" } : { mode: "zoom", value: scale },
     // vega writes font-family="sans-serif"; map it to a font Debian/most Linux have, falling back to any system font.
     font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans", sansSerifFamily: "DejaVu Sans" },

@@ -2,7 +2,10 @@
 // both with optimizer paths drawn on them.
 import { VegaLiteChart } from "./chart.js";
 import { PlotlyChart } from "./plotly.js";
-import { contourSegments } from "./contour-lines.js";
+import { contourPolylines } from "./contour-lines.js";
+
+/** Coordinates to 4 significant digits: sub-pixel precision at any plot size, and a smaller spec. */
+const round4 = (v: number) => Number(v.toPrecision(4));
 import { fmt, minMax } from "./data.js";
 import { CATEGORY_COLORS, colorLut, matrixToRgba, rgbaDataUrl } from "./raster.js";
 import type { VegaLiteSpec } from "./render.js";
@@ -169,9 +172,14 @@ function contourSpec(s: Sampled, options: SurfaceOptions, log: boolean): VegaLit
       encoding: { x: xEnc, x2: { field: "x2" }, y: yEnc, y2: { field: "y2" }, url: { field: "url", type: "nominal" } },
     },
     {
-      data: { values: contourSegments(shown, s.xs, s.ys, levels).map((seg) => ({ ...seg, level: log ? 10 ** seg.level : seg.level })) },
-      mark: { type: "rule", color: "white", strokeWidth: 0.8, opacity: 0.7, clip: true },
-      encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, x2: { field: "x2" }, y2: { field: "y2" } },
+      // One line per iso-line piece (detail = line id, order = position along it).
+      data: {
+        values: contourPolylines(shown, s.xs, s.ys, levels).flatMap((line, id) =>
+          line.points.map(([x, y], k) => ({ x: round4(x), y: round4(y), line: id, k, level: log ? 10 ** line.level : line.level })),
+        ),
+      },
+      mark: { type: "line", color: "white", strokeWidth: 0.8, opacity: 0.7, clip: true, interpolate: "linear" },
+      encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, detail: { field: "line", type: "nominal" }, order: { field: "k" } },
     },
     {
       data: { values: [{ v: log ? 10 ** lo : lo }, { v: log ? 10 ** hi : hi }] },
