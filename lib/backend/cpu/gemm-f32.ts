@@ -4,6 +4,8 @@
  * (gemm-threads.ts) when the product is big enough to pay for the hand-off.
  * Two drivers: "direct" (operands copied row-major into the heap and read in place; best for the
  * small and skinny products of training) and "packed" (GotoBLAS panels; best for big square ones).
+ * The same module and heap also carry the max-pooling kernels (pool-kernel.ts). The heap grows to the
+ * largest product seen and is kept for reuse (WASM memories cannot shrink).
  */
 import { DEFAULT_TILING, gemmBlocked, gemmDirect, gemmModuleBytes, packScratchFloats, type DirectFn, type GemmTiling, type MacroFn, type StridedMatrix } from "./gemm-kernel.js";
 import { wasm, type WasmMemory, type WasmModule } from "./wasm-assembler.js";
