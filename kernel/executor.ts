@@ -82,6 +82,7 @@ interface TsModule {
   forEachChild(node: TsNode, cb: (n: TsNode) => void): void;
   isFunctionLike(node: TsNode): boolean;
   isClassLike(node: TsNode): boolean;
+  transpileModule(input: string, options: { compilerOptions: Record<string, unknown> }): { outputText: string };
   isAwaitExpression(node: TsNode): boolean;
   isForOfStatement(node: TsNode): boolean;
 }
@@ -419,6 +420,22 @@ export class CellExecutor {
         (e) => finish(() => reject(interruptedAt ? new InterruptedError() : e)),
       );
     });
+  }
+
+  /**
+   * user_expressions: evaluates a TypeScript expression against the kernel's variables, without
+   * running a cell (types are stripped, not checked). Synchronous values only.
+   */
+  evaluateExpression(expression: string): { status: "ok"; data: Record<string, unknown>; metadata: Record<string, unknown> } | ({ status: "error" } & CellError) {
+    try {
+      const js = ts.transpileModule(`(${expression})`, { compilerOptions: { target: 9 /* ES2022 */ } }).outputText.trim().replace(/;$/, "");
+      const evaluate = vm.runInThisContext(`(function (locals) { with (locals) { return ${js}; } })`) as (l: object) => unknown;
+      const bundle = toBundle(evaluate(this.locals));
+      if (bundle instanceof Promise) return { status: "ok", data: { "text/plain": "[a Promise-returning display: evaluate it in a cell]" }, metadata: {} };
+      return { status: "ok", ...bundle };
+    } catch (err) {
+      return { status: "error", ...errorFromException(err) };
+    }
   }
 
   complete(code: string, cursorPos: number): CompleteResult {

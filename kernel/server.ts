@@ -305,7 +305,7 @@ export class KernelServer {
         this.publish(message, "execute_result", { execution_count: count, data: outcome.result.data, metadata: outcome.result.metadata });
         resultText = typeof outcome.result.data["text/plain"] === "string" ? (outcome.result.data["text/plain"] as string) : null;
       }
-      this.send(socket, message, "execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: {} });
+      this.send(socket, message, "execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: this.userExpressions(content) });
     } else {
       const error = { ename: outcome.ename, evalue: outcome.evalue, traceback: outcome.traceback };
       if (!silent) this.publish(message, "error", error);
@@ -314,6 +314,16 @@ export class KernelServer {
       this.send(socket, message, "execute_reply", { status: "error", execution_count: count, ...error });
     }
     if (storeHistory) this.history.push({ session: this.historySession, line: count, input: code, output: resultText });
+  }
+
+  private userExpressions(content: Content): Content {
+    const wanted = content.user_expressions;
+    const results: Content = {};
+    if (typeof wanted !== "object" || wanted === null) return results;
+    for (const [name, expression] of Object.entries(wanted as Record<string, unknown>)) {
+      results[name] = this.executor.evaluateExpression(String(expression));
+    }
+    return results;
   }
 
   private complete(content: Content): Content {

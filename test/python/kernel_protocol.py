@@ -109,6 +109,14 @@ def values(s):
     reply, outs = s.run("for await (const v of (async function* () { yield 1; yield 2; })()) console.log(v)")
     assert reply["status"] == "ok", reply
     assert "".join(c["text"] for c in by_type(outs, "stream")) == "1\n2\n", outs
+    # user_expressions are evaluated against the kernel's variables after the cell.
+    msg_id = s.send("const answer: number = 42;", user_expressions={"a": "answer + 1", "b": "(answer as number).toFixed(1)", "c": "nope.x"})
+    reply = s.reply(msg_id)["content"]
+    s.outputs(msg_id)
+    ue = reply["user_expressions"]
+    assert ue["a"] == {"status": "ok", "data": {"text/plain": "43"}, "metadata": {}}, ue
+    assert ue["b"]["data"] == {"text/plain": "'42.0'"}, ue
+    assert ue["c"]["status"] == "error" and ue["c"]["ename"] == "ReferenceError", ue
     # Declarations carry over to later cells, with their types.
     s.value("const weights: number[] = [0.5, 1.5]; weights.length")
     assert s.value("weights.reduce((a, b) => a + b, 0)") == {"text/plain": "2"}
