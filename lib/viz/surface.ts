@@ -239,16 +239,18 @@ export function surface3d(input: SurfaceInput, options: SurfaceOptions = {}): Pl
   const s = sample(input, options, 60, "surface3d");
   const log = useLog(s.z, options.logScale);
   const nx = s.xs.length;
-  const zRows = Array.from({ length: s.ys.length }, (_, r) => Array.from(s.z.subarray(r * nx, (r + 1) * nx)));
+  // 5 significant digits: invisible in a 3-D view, and the figure JSON shrinks by half.
+  const round5 = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(5)) : v);
+  const zRows = Array.from({ length: s.ys.length }, (_, r) => Array.from(s.z.subarray(r * nx, (r + 1) * nx), round5));
   const zTitle = options.zTitle ?? "loss";
   const data: Record<string, unknown>[] = [
     {
       type: "surface",
-      x: s.xs,
-      y: s.ys,
+      x: s.xs.map(round5),
+      y: s.ys.map(round5),
       z: zRows,
       // Color by log z when the range spans decades, so the valley floor is not one flat color.
-      surfacecolor: log ? zRows.map((row) => row.map(Math.log10)) : undefined,
+      surfacecolor: log ? zRows.map((row) => row.map((v) => round5(Math.log10(v)))) : undefined,
       colorscale: "Viridis",
       opacity: 0.92,
       colorbar: { title: { text: log ? `log₁₀ ${zTitle}` : zTitle }, len: 0.7 },
