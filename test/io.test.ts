@@ -154,9 +154,9 @@ test("truncated, damaged and mismatched files are refused with clear errors (and
   await rejects(() => loadModel(p), /config\.json is not valid JSON/);
   await rejects(() => loadModel(join(dir, "nowhere")), /cannot read .*config\.json/);
   // loadWeights into a live model leaves it untouched when the file does not fit.
-  const before = Array.from(m.weights[0].dataSync());
+  const before = Array.from(await m.weights[0].data());
   await rejects(() => m.loadWeights(join(p2, "model.safetensors")), /shape/);
-  assert.equal(Array.from(m.weights[0].dataSync()), before);
+  assert.equal(Array.from(await m.weights[0].data()), before);
   await m.saveWeights(join(dir, "w.safetensors"));
   await m.loadWeights(join(dir, "w.safetensors"));
   throws(() => decodeSafetensors(new Uint8Array(3), "x.safetensors"), /x\.safetensors: not a safetensors file/);

@@ -18,13 +18,14 @@ test.before(async () => {
 });
 
 const seq = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.sin(i * 0.7 + k));
-const c = dn.tensor(Float32Array.from(seq(5, 31)));
+let cTensor: dn.Tensor | null = null;
+const coefficients = () => (cTensor ??= dn.keep(dn.tensor(Float32Array.from(seq(5, 31)))));
 
 function run(opt: Optimizer, steps = 5): dn.Tensor {
   const p = dn.tensor(Float32Array.from(seq(5, 30)), { requiresGrad: true });
   for (let s = 0; s < steps; s++) {
     opt.zeroGrad([p]);
-    dn.tidy(() => c.mul(p).sum().add(p.pow(3).sum().div(3)).backward());
+    dn.tidy(() => coefficients().mul(p).sum().add(p.pow(3).sum().div(3)).backward());
     opt.step([p]);
   }
   opt.zeroGrad([p]);

@@ -564,7 +564,7 @@ export class Model {
       const n = xs.shape[0];
       if (!this.built) this.build([null, ...xs.shape.slice(1)]);
       return noGrad(() => {
-        if (n <= bs) return this.call(xs, { training: false });
+        if (n <= bs) return tidy(() => this.call(xs, { training: false }));
         const parts: Tensor[] = [];
         for (let s = 0; s < n; s += bs) {
           parts.push(tidy(() => this.call(xs.slice([s], [Math.min(bs, n - s)]), { training: false })));
@@ -583,7 +583,7 @@ export class Model {
     const xs = toTensor(x, "predictOnBatch(x)", true);
     try {
       if (!this.built) this.build([null, ...xs.shape.slice(1)]);
-      return noGrad(() => this.call(xs, { training: false }));
+      return noGrad(() => tidy(() => this.call(xs, { training: false })));
     } finally {
       if (xs !== x) xs.dispose();
     }
