@@ -23,8 +23,8 @@ const tslabInspect = requireFromTslab("./dist/inspect.js") as { printQuickInfo(i
 
 const originalStderrWrite = process.stderr.write.bind(process.stderr);
 /** Writes to the kernel's own stderr (Jupyter's log), never into a cell. */
-export function kernelLog(message: string): void {
-  originalStderrWrite(`[dawnet kernel] ${message}\n`);
+export function kernelLog(message: string, source = "dawnet kernel"): void {
+  originalStderrWrite(`[${source}] ${message}\n`);
 }
 
 /** Set to true on SIGINT / interrupt_request; long-running library loops poll it (kernel/README.md). */

@@ -147,6 +147,10 @@ export async function runNotebook(
   return { cellsRun: count, errors };
 }
 
+function reportBackgroundError(err: unknown): void {
+  console.error("Uncaught error (from background work):", err);
+}
+
 export function readNotebook(file: string): Notebook {
   const notebook = JSON.parse(readFileSync(file, "utf8")) as Notebook;
   if (notebook.nbformat !== 4 || !Array.isArray(notebook.cells)) {
@@ -160,10 +164,15 @@ export async function runNotebookFile(file: string, options: RunOptions = {}): P
   const notebook = readNotebook(file);
   const started = Date.now();
   const executor = new CellExecutor({ rootDir: path.dirname(path.resolve(file)) });
+  // As in the kernel, a throw from background work is shown in the cell and does not end the run.
+  process.on("uncaughtException", reportBackgroundError);
+  process.on("unhandledRejection", reportBackgroundError);
   const { cellsRun, errors } = await runNotebook(notebook, executor, {
     ...options,
-    onCell: (index, seconds, ok) => kernelLog(`${path.basename(file)} cell ${index + 1}: ${ok ? "ok" : "ERROR"} (${seconds.toFixed(2)} s)`),
+    onCell: (index, seconds, ok) => kernelLog(`${path.basename(file)} cell ${index + 1}: ${ok ? "ok" : "ERROR"} (${seconds.toFixed(2)} s)`, "dawnet run"),
   });
+  process.off("uncaughtException", reportBackgroundError);
+  process.off("unhandledRejection", reportBackgroundError);
   executor.close();
   notebook.metadata.kernelspec = { name: kernelName, display_name: kernelDisplayName, language: "typescript" };
   notebook.metadata.language_info = { name: "typescript", file_extension: ".ts", mimetype: "text/typescript", version: executor.typescriptVersion() };
@@ -175,6 +184,6 @@ export async function runNotebookFile(file: string, options: RunOptions = {}): P
     writeFileSync(htmlPath, notebookToHtml(notebook, path.basename(file, ".ipynb")));
   }
   const seconds = (Date.now() - started) / 1000;
-  kernelLog(`${path.basename(file)}: ${cellsRun} cells run, ${errors} failed, ${seconds.toFixed(1)} s → ${outputPath}${htmlPath ? ` and ${htmlPath}` : ""}`);
+  kernelLog(`${path.basename(file)}: ${cellsRun} cells run, ${errors} failed, ${seconds.toFixed(1)} s → ${outputPath}${htmlPath ? ` and ${htmlPath}` : ""}`, "dawnet run");
   return { cellsRun, errors, outputPath, htmlPath, seconds };
 }
