@@ -10,6 +10,8 @@ export interface GpuContext {
   adapter: GPUAdapter;
   device: GPUDevice;
   adapterDescription: string;
+  /** A CPU implementation (lavapipe/llvmpipe, SwiftShader, or Dawn's fallback adapter). */
+  isSoftware: boolean;
   features: ReadonlySet<string>;
   /** Set when the device is lost; every later op throws with it. */
   lostReason?: string;
@@ -66,6 +68,7 @@ async function createContext(): Promise<GpuContext | { unavailable: string }> {
     adapter,
     device,
     adapterDescription: describe(adapter),
+    isSoftware: isSoftwareAdapter(adapter),
     features: new Set(device.features as unknown as Iterable<string>),
     uncapturedErrors: [],
   };
@@ -77,6 +80,12 @@ async function createContext(): Promise<GpuContext | { unavailable: string }> {
     if (ctx.uncapturedErrors.length < 20) ctx.uncapturedErrors.push(message);
   });
   return ctx;
+}
+
+function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info;
+  if ((info as { isFallbackAdapter?: boolean }).isFallbackAdapter || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter) return true;
+  return /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
 }
 
 function describe(adapter: GPUAdapter): string {

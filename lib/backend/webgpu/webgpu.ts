@@ -13,7 +13,7 @@ import { BufferPool } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, pickExpr, type MapInput } from "./kernels/elementwise.js";
 import { CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, REDUCE_TREE_MIN_R, cumsumShader, reduceEmptyValue, reduceOutDType, reduceShader } from "./kernels/reduce.js";
-import { MATMUL_TILE, matmulShader } from "./kernels/matmul.js";
+import { MATMUL_DIRECT_TILE, MATMUL_TILE, matmulDirectShader, matmulShader, type MatmulA } from "./kernels/matmul.js";
 import { FILL_SHADER, GATHER_SHADER, INDEX_WORKGROUP, scatterAddShader } from "./kernels/indexing.js";
 import {
   CONV2D_GRAD_FILTER_SHADER, CONV2D_GRAD_INPUT_SHADER, CONV2D_SHADER, CONV_WORKGROUP, POOL2D_GRAD_SHADER, POOL2D_SHADER,
@@ -72,6 +72,8 @@ function contiguousStrides(shape: readonly number[]): number[] {
 export class WebGPUBackend implements Backend {
   readonly name = "webgpu";
   readonly adapterDescription: string;
+  /** Which matmul/conv GEMM kernel runs (DAWNET_WEBGPU_MATMUL=tiled|direct overrides the adapter-based choice). */
+  readonly matmulVariant: "tiled" | "direct";
   private readonly device: GPUDevice;
   private readonly storage: BufferPool;
   private readonly staging: BufferPool;
@@ -98,6 +100,8 @@ export class WebGPUBackend implements Backend {
 
   constructor(private readonly ctx: GpuContext) {
     this.device = ctx.device;
+    const forced = process.env.DAWNET_WEBGPU_MATMUL;
+    this.matmulVariant = forced === "tiled" || forced === "direct" ? forced : ctx.isSoftware ? "direct" : "tiled";
     this.adapterDescription = ctx.adapterDescription;
     this.maxBindingBytes = this.device.limits.maxStorageBufferBindingSize;
     this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor", () => this.bindGroups.clear());
@@ -463,6 +467,12 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- matmul
 
+  /** The tiled (workgroup-memory) kernel on GPUs, the register-blocked one on software adapters. */
+  private matmulKernel(dtype: DType, aKind: MatmulA): { kernel: Kernel; tile: number } {
+    if (this.matmulVariant === "direct") return { kernel: this.kernel(`matmul direct ${dtype} ${aKind}`, () => matmulDirectShader(dtype, aKind)), tile: MATMUL_DIRECT_TILE };
+    return { kernel: this.kernel(`matmul tiled ${dtype} ${aKind}`, () => matmulShader(dtype, aKind)), tile: MATMUL_TILE };
+  }
+
   matmul(a: Buf, b: Buf, dtype: DType, p: MatmulParams): Buf {
     this.checkDevice("matmul");
     checkDType(dtype, "matmul");
@@ -472,11 +482,11 @@ export class WebGPUBackend implements Backend {
       this.free(out);
       return this.fill(p.batch * p.m * p.n, dtype, 0);
     }
-    const gx = Math.ceil(p.n / MATMUL_TILE), gy = Math.ceil(p.m / MATMUL_TILE);
+    const { kernel: code, tile } = this.matmulKernel(dtype, "matrix");
+    const gx = Math.ceil(p.n / tile), gy = Math.ceil(p.m / tile);
     if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
       throw new RangeError(`webgpu matmul: [${p.m}, ${p.k}] @ [${p.k}, ${p.n}] needs more than ${MAX_WORKGROUPS_PER_DIM} tiles along a side`);
     }
-    const code = this.kernel(`matmul ${dtype}`, () => matmulShader(dtype));
     const buffers = [this.gpu(out, "matmul"), this.gpu(a, "matmul"), this.gpu(b, "matmul")];
     for (let base = 0; base < p.batch; base += MAX_WORKGROUPS_PER_DIM) {
       const batches = Math.min(MAX_WORKGROUPS_PER_DIM, p.batch - base);
@@ -530,9 +540,9 @@ export class WebGPUBackend implements Backend {
       this.free(out);
       return this.fill(m * n, "float32", 0);
     }
-    const kernel = this.kernel(`matmul ${aKind}`, () => matmulShader("float32", aKind));
+    const { kernel, tile } = this.matmulKernel("float32", aKind);
     const params = [m, n, k, 0, 0, 0, 0, 0, ...this.convParams(p)];
-    const groups: [number, number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE), 1];
+    const groups: [number, number, number] = [Math.ceil(n / tile), Math.ceil(m / tile), 1];
     if (groups[1] > MAX_WORKGROUPS_PER_DIM) throw new RangeError(`webgpu ${op}: ${m} rows need more than ${MAX_WORKGROUPS_PER_DIM} tiles`);
     this.dispatch(op, kernel, params, [this.gpu(out, op), this.gpu(a, op), this.gpu(b, op)], groups);
     return out;
