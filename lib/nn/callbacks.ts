@@ -22,6 +22,8 @@ export interface CallbackHooks {
   /** `batch` is the index within the epoch. Batch logs hold running epoch averages, refreshed when read from the device. */
   onBatchBegin?(batch: number, logs?: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
+  /** Ask fit to read the running loss after every batch (else every `logEvery` batches on a GPU). */
+  readonly needsEveryBatch?: boolean;
   setModel?(model: TrainingModel): void;
   setParams?(params: TrainingParams): void;
 }
@@ -260,6 +262,7 @@ export class ReduceLROnPlateau extends Callback {
 
 /** Stops training as soon as a read loss is NaN or infinite. */
 export class TerminateOnNaN extends Callback {
+  readonly needsEveryBatch = true;
   terminatedAt: number | null = null;
   onBatchEnd(batch: number, logs?: Logs): void {
     const l = logs?.loss;

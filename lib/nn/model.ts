@@ -414,7 +414,7 @@ export class Model {
     const batchBegin = callbacks.filter((c) => c.onBatchBegin);
     const batchEnd = callbacks.filter((c) => c.onBatchEnd);
     const wantBatchLogs = batchEnd.length > 0 || reporter.mode === "bar" || reporter.mode === "notebook";
-    const readEvery = Math.max(1, args.logEvery ?? (getBackend() === "cpu" ? 1 : 20));
+    const readEvery = callbacks.some((c) => c.needsEveryBatch) ? 1 : Math.max(1, args.logEvery ?? (getBackend() === "cpu" ? 1 : 20));
 
     this.trainMetrics.forEach((m) => m.dispose());
     this.trainMetrics = this.metricIds.map((m) => this.makeMetric(m));
