@@ -74,6 +74,12 @@ function runFile(job: Job): Promise<Result> {
   });
 }
 
+/** uvu's Total excludes skipped tests. A crashed file (non-zero exit, or nothing run) counts at least one failure. */
+function failures(r: Result): number {
+  const f = r.total - r.passed;
+  return r.code !== 0 || (r.total === 0 && r.skipped === 0) ? Math.max(1, f) : f;
+}
+
 async function main() {
   const filters = process.argv.slice(2);
   let files = findTests(here);
@@ -100,7 +106,7 @@ async function main() {
       const r = await runFile(job);
       results.push(r);
       const name = relative(here, job.file) + (job.backend ? ` [${job.backend}]` : "");
-      const failed = r.code !== 0 || r.total === 0 ? Math.max(1, r.total - r.passed - r.skipped) : r.total - r.passed - r.skipped;
+      const failed = failures(r);
       const status = failed ? "FAIL" : "ok  ";
       console.log(`${status} ${name}  (${r.passed}/${r.total} passed${r.skipped ? `, ${r.skipped} skipped` : ""}, ${(r.ms / 1000).toFixed(1)} s)`);
       if (failed) console.log(r.out.split("\n").map((l) => "     " + l).join("\n"));
@@ -112,9 +118,7 @@ async function main() {
   for (const r of results) {
     passed += r.passed;
     skipped += r.skipped;
-    // A crashed file (non-zero exit, or no summary) counts at least one failure.
-    const f = r.total - r.passed - r.skipped;
-    failed += r.code !== 0 || r.total === 0 ? Math.max(1, f) : f;
+    failed += failures(r);
   }
   console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
   process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
