@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as dn from "../lib/index.js";
 import * as viz from "../lib/viz/index.js";
+import { useBackend } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -52,7 +53,7 @@ const history = {
 };
 
 test.before(async () => {
-  await dn.setBackend("cpu");
+  await useBackend(); // charts read tensors with data(), on whichever backend DAWNET_BACKEND names
 });
 
 test("lossCurve: one panel per metric, train and validation points, epoch axis", async () => {
