@@ -11,7 +11,7 @@ import { sizeOf } from "../../shape.js";
 import { gpuContext, type GpuContext } from "./device.js";
 import { BufferPool } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
-import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, pickExpr, type MapInput } from "./kernels/elementwise.js";
+import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
 import { CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, REDUCE_TREE_MIN_R, cumsumShader, reduceEmptyValue, reduceOutDType, reduceShader } from "./kernels/reduce.js";
 import { MATMUL_DIRECT_TILE, MATMUL_TILE, matmulDirectShader, matmulShader, type MatmulA } from "./kernels/matmul.js";
 import { FILL_SHADER, GATHER_SHADER, INDEX_WORKGROUP, scatterAddShader } from "./kernels/indexing.js";
@@ -26,7 +26,7 @@ const MAP_MODE_READ = 0x1;
 
 /** Uniform slots per arena: a submit happens at the latest when they run out. */
 const PARAM_SLOTS = 256;
-/** Bytes of uniforms a kernel may use (the largest, the map kernel, uses 192). */
+/** Bytes of uniforms a kernel may use (the largest, the map kernel, uses 208). */
 const PARAM_BYTES = 256;
 const MAX_WORKGROUPS_PER_DIM = 65535;
 /** DAWNET_WEBGPU_TRACE=1 logs every dispatch to stderr (debugging crashes inside the driver). */
@@ -344,10 +344,11 @@ export class WebGPUBackend implements Backend {
   }
 
   /**
-   * out (strided region of `outBuf`) = expr over `views` loaded as `inputs`. All views share `shape`.
+   * out (strided region of `outBuf`) = r over `views` loaded as `inputs`, where `body` computes r: one
+   * expression ("x0"), or a whole op table selected by `code` (see tableBody). All views share `shape`.
    */
-  private map(op: string, shape: readonly number[], views: View[], inputs: MapInput[], expr: string, exprType: "f32" | "i32",
-    outBuf: Buf, outDtype: DType, out: { strides: readonly number[]; offset: number }, alpha = 0): void {
+  private map(op: string, shape: readonly number[], views: View[], inputs: MapInput[], body: { expr: string } | { table: "unary" | "binary"; code: number },
+    exprType: "f32" | "i32", outBuf: Buf, outDtype: DType, out: { strides: readonly number[]; offset: number }, alpha = 0): void {
     const n = sizeOf(shape);
     if (n === 0) return;
     const operands = [...views, ...Array(3 - views.length).fill({ strides: shape.map(() => 0), offset: 0 }), out];
@@ -357,18 +358,21 @@ export class WebGPUBackend implements Backend {
     }
     const nd = merged.shape.length;
     const allDense = merged.strides.every((s) => nd === 0 || (nd === 1 && s[0] === 1)) ? 1 : 0;
-    const params = new Array<number>(48).fill(0);
+    const params = new Array<number>(52).fill(0);
     params[0] = n;
     params[1] = nd;
     params[2] = allDense;
     params[3] = alpha;
     operands.forEach((v, k) => (params[4 + k] = v.offset));
+    params[8] = "code" in body ? body.code : 0;
     for (let d = 0; d < nd; d++) {
-      params[8 + d] = merged.shape[d];
-      for (let k = 0; k < 4; k++) params[16 + d * 4 + k] = merged.strides[k][d];
+      params[12 + d] = merged.shape[d];
+      for (let k = 0; k < 4; k++) params[20 + d * 4 + k] = merged.strides[k][d];
     }
-    const key = `map ${expr} ${exprType} ${outDtype} ${inputs.map((x) => `${x.dtype}/${x.as}`).join(" ")}`;
-    const kernel = this.kernel(key, () => mapShader(inputs, expr, exprType, outDtype));
+    const what = "expr" in body ? body.expr : `${body.table} table`;
+    const key = `map ${what} ${exprType} ${outDtype} ${inputs.map((x) => `${x.dtype}/${x.as}`).join(" ")}`;
+    const kernel = this.kernel(key, () =>
+      mapShader(inputs, "expr" in body ? `  r = ${body.expr};` : tableBody(body.table === "unary" ? UNARY_WGSL : BINARY_WGSL, exprType), exprType, outDtype));
     const buffers = [this.gpu(outBuf, op), ...views.map((v) => this.gpu(v.buf, op))];
     const [gx, gy] = grid(Math.ceil(n / MAP_WORKGROUP));
     this.dispatch(op, kernel, params, buffers, [gx, gy], [3]);
@@ -381,7 +385,7 @@ export class WebGPUBackend implements Backend {
     const n = sizeOf(x.shape);
     const out = this.alloc(n, dtype);
     const as = x.dtype === "float32" ? "f32" : "i32";
-    this.map("copy", x.shape, [x], [{ dtype: x.dtype, as }], "x0", as, out, dtype, { strides: contiguousStrides(x.shape), offset: 0 });
+    this.map("copy", x.shape, [x], [{ dtype: x.dtype, as }], { expr: "x0" }, as, out, dtype, { strides: contiguousStrides(x.shape), offset: 0 });
     return out;
   }
 
@@ -397,7 +401,7 @@ export class WebGPUBackend implements Backend {
       source = { buf: temporary, dtype: src.dtype, shape: src.shape, strides: contiguousStrides(src.shape), offset: 0 };
     }
     const as = source.dtype === "float32" ? "f32" : "i32";
-    this.map("copyInto", dst.shape, [source], [{ dtype: source.dtype, as }], "x0", as, dstBuf, dst.dtype, dst);
+    this.map("copyInto", dst.shape, [source], [{ dtype: source.dtype, as }], { expr: "x0" }, as, dstBuf, dst.dtype, dst);
     if (temporary) this.free(temporary);
   }
 
@@ -407,9 +411,9 @@ export class WebGPUBackend implements Backend {
     checkDType(outDtype, `unary ${op}`);
     const row = UNARY_WGSL[op];
     if (!row) throw new Error(`webgpu unary: unknown op '${op}'`);
-    const { expr, type } = pickExpr(row, x.dtype);
+    const { type } = pickExpr(row, x.dtype);
     const out = this.alloc(sizeOf(x.shape), outDtype);
-    this.map(`unary ${op}`, x.shape, [x], [{ dtype: x.dtype, as: type }], expr, type, out, outDtype,
+    this.map(`unary ${op}`, x.shape, [x], [{ dtype: x.dtype, as: type }], { table: "unary", code: opcode(UNARY_WGSL, op) }, type, out, outDtype,
       { strides: contiguousStrides(x.shape), offset: 0 }, param);
     return out;
   }
@@ -421,9 +425,9 @@ export class WebGPUBackend implements Backend {
     checkDType(outDtype, `binary ${op}`);
     const row = BINARY_WGSL[op];
     if (!row) throw new Error(`webgpu binary: unknown op '${op}'`);
-    const { expr, type } = pickExpr(row, a.dtype);
+    const { type } = pickExpr(row, a.dtype);
     const out = this.alloc(sizeOf(a.shape), outDtype);
-    this.map(`binary ${op}`, a.shape, [a, b], [{ dtype: a.dtype, as: type }, { dtype: b.dtype, as: type }], expr, type, out, outDtype,
+    this.map(`binary ${op}`, a.shape, [a, b], [{ dtype: a.dtype, as: type }, { dtype: b.dtype, as: type }], { table: "binary", code: opcode(BINARY_WGSL, op) }, type, out, outDtype,
       { strides: contiguousStrides(a.shape), offset: 0 });
     return out;
   }
@@ -434,7 +438,7 @@ export class WebGPUBackend implements Backend {
     const type = a.dtype === "float32" ? "f32" : "i32";
     const out = this.alloc(sizeOf(a.shape), a.dtype);
     const inputs: MapInput[] = [{ dtype: cond.dtype, as: "bool" as LoadAs }, { dtype: a.dtype, as: type }, { dtype: b.dtype, as: type }];
-    this.map("where", a.shape, [cond, a, b], inputs, "select(x2, x1, x0)", type, out, a.dtype, { strides: contiguousStrides(a.shape), offset: 0 });
+    this.map("where", a.shape, [cond, a, b], inputs, { expr: "select(x2, x1, x0)" }, type, out, a.dtype, { strides: contiguousStrides(a.shape), offset: 0 });
     return out;
   }
 

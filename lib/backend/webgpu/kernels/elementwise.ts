@@ -68,14 +68,33 @@ export function pickExpr(row: ExprRow, dtype: DType): { expr: string; type: Scal
 }
 
 /**
- * A map shader: out[view_out(i)] = expr(x0 = in0[view0(i)], ...). Params (u32 words): n, ndim, allDense,
- * alpha | offsets[4] (inputs 0..2, output) | shape[8] | strides[8][4] (per dim: in0, in1, in2, out).
+ * One shader for a whole table (unary or binary) and one scalar type: the op is a uniform (`P.opcode`,
+ * the op's index in the table), so a program compiles one shader per dtype combination instead of one
+ * per op (lavapipe compiles each shader on first use, 50 ms – 3 s).
  */
-export function mapShader(inputs: MapInput[], expr: string, exprType: Scalar, out: DType): string {
+export function tableBody(table: Record<string, ExprRow>, type: Scalar): string {
+  const cases = Object.values(table).map((row, code) => {
+    const expr = type === "i32" ? row.i32 : row.f32;
+    return expr ? `    case ${code}u: { r = ${expr}; }` : "";
+  });
+  return `  switch (P.opcode) {\n${cases.filter(Boolean).join("\n")}\n    default: { }\n  }`;
+}
+
+/** The opcode of `op` in `table` (see tableBody). */
+export function opcode(table: Record<string, ExprRow>, op: string): number {
+  return Object.keys(table).indexOf(op);
+}
+
+/**
+ * A map shader: out[view_out(i)] = r, where `body` sets `r` from x0 = in0[view0(i)], ... Params (u32 words):
+ * n, ndim, allDense, alpha | offsets[4] (inputs 0..2, output) | opcode, pad×3 | shape[8] | strides[8][4]
+ * (per dim: in0, in1, in2, out).
+ */
+export function mapShader(inputs: MapInput[], body: string, exprType: Scalar, out: DType): string {
   const bindings = inputs.map((_, k) => `@group(0) @binding(${k + 2}) var<storage, read> in${k}: array<u32>;`).join("\n");
   const loads = inputs.map((x, k) => `  let x${k} = ${load(x.dtype, x.as, `in${k}[u32(o[${k}])]`)};`).join("\n");
   return /* wgsl */ `
-struct Params { n: u32, ndim: u32, allDense: u32, alpha: f32, off: vec4u, shape: array<vec4u, 2>, st: array<vec4i, 8> }
+struct Params { n: u32, ndim: u32, allDense: u32, alpha: f32, off: vec4u, opcode: u32, pad0: u32, pad1: u32, pad2: u32, shape: array<vec4u, 2>, st: array<vec4i, 8> }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 ${bindings}
@@ -97,7 +116,9 @@ fn main(${ENTRY_BUILTINS}) {
   }
   let alpha = P.alpha;
 ${loads}
-  out[u32(o.w)] = ${store(out, exprType, `(${expr})`)};
+  var r: ${exprType} = ${exprType}(0);
+${body}
+  out[u32(o.w)] = ${store(out, exprType, "r")};
 }`;
 }
 
