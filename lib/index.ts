@@ -40,7 +40,7 @@ export {
 // ---- charts ----
 export * as viz from "./viz/index.js";
 export {
-  Chart, lineChart, lossCurve, liveLossCurve, LiveChart, heatmap, confusionMatrix, imageGrid, convFilters, featureMaps,
+  Chart, setStaticFormat, lineChart, lossCurve, liveLossCurve, LiveChart, heatmap, confusionMatrix, imageGrid, convFilters, featureMaps,
   gradCamOverlay, histogram, activationPlot, scatter, decisionBoundary, surface3d, contour,
 } from "./viz/index.js";
 

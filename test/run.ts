@@ -110,7 +110,7 @@ async function main() {
       const status = failed ? "FAIL" : "ok  ";
       console.log(`${status} ${name}  (${r.passed}/${r.total} passed${r.skipped ? `, ${r.skipped} skipped` : ""}, ${(r.ms / 1000).toFixed(1)} s)`);
       if (failed) console.log(r.out.split("\n").map((l) => "     " + l).join("\n"));
-      else for (const line of r.out.split("\n")) if (/^\s*skipped:/i.test(line)) console.log("     " + line.trim());
+      else for (const line of r.out.split("\n")) if (/^\s*skipped:/.test(line)) console.log("     " + line.trim());
     }
   }
   await Promise.all(Array.from({ length: parallel }, worker));
