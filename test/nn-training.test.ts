@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as dn from "../lib/index.js";
 import {
-  Sequential, Dense, Flatten, Conv2D, MaxPooling2D, BatchNormalization, getLoss, getMetric, Callback,
+  Sequential, Dense, Flatten, Conv2D, MaxPooling2D, BatchNormalization, getLoss, losses, getMetric, Callback,
   EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN, ModelCheckpoint, type Logs,
 } from "../lib/nn/index.js";
 import { Dataset } from "../lib/data/index.js";
@@ -103,6 +103,27 @@ test("losses: values match torch; names in snake_case and camelCase", async () =
   await close(getLoss("meanAbsoluteError").perExample(yt, yp), [1.25, 2]);
   throws(() => getLoss("cross_entropy"), /unknown loss 'cross_entropy'/, /sparse_categorical_crossentropy/);
   throws(() => getLoss("categorical_crossentropy").call(labels, logits), /sparse_categorical_crossentropy/);
+});
+
+test("gradcheck of every loss (float64 on the CPU backend)", async () => {
+  const backend = dn.getBackend();
+  await dn.setBackend("cpu");
+  try {
+    const labels = dn.tensor([0, 2, 1]), onehot = dn.oneHot(labels, 3), bin = dn.tensor([[1], [0], [1]]);
+    const z = dn.tensor([[2, -1, 0.5], [0.1, 0.2, 3], [-1, 1, 0]]), p1 = dn.tensor([[0.7], [0.2], [0.9]]);
+    const check = async (f: (x: dn.Tensor) => dn.Tensor, x: dn.Tensor) => assert.ok((await dn.gradcheck(f, [x])) < 1e-6);
+    await check((x) => losses.sparseCategoricalCrossentropy({ fromLogits: true }).call(labels, x), z);
+    await check((x) => losses.sparseCategoricalCrossentropy().call(labels, x.softmax()), z);
+    await check((x) => losses.categoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.1 }).call(onehot, x), z);
+    await check((x) => losses.categoricalCrossentropy().call(onehot, x.softmax()), z);
+    await check((x) => losses.binaryCrossentropy({ fromLogits: true }).call(bin, x), p1);
+    await check((x) => losses.binaryCrossentropy().call(bin, x), p1);
+    await check((x) => losses.huber({ delta: 0.5 }).call(onehot, x), z);
+    await check((x) => losses.meanSquaredError().call(onehot, x), z);
+    await check((x) => losses.meanAbsoluteError().call(onehot, x), z);
+  } finally {
+    await dn.setBackend(backend);
+  }
 });
 
 test("losses are finite at extremes (clipping on probabilities, exact from logits)", async () => {

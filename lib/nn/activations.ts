@@ -41,7 +41,7 @@ const canonicalName = new Map<ActivationFn, string>(Object.entries(BUILTIN).map(
 export function getActivation(id: ActivationIdentifier): ActivationFn {
   if (id === null || id === undefined) return linear;
   if (typeof id === "function") return id;
-  return lookup("activation", registry, id, Object.keys(BUILTIN).map(snakeCase));
+  return lookup("activation", registry, id, () => Object.keys(BUILTIN).map(snakeCase));
 }
 
 /** The snake_case name saved in configs, or null for a user function that was not registered. */

@@ -14,10 +14,11 @@ export function snakeCase(name: string): string {
 }
 
 /** Looks `name` up in a registry keyed by normalized names; the error lists what exists. */
-export function lookup<T>(what: string, registry: Map<string, T>, name: string, known: readonly string[]): T {
+export function lookup<T>(what: string, registry: Map<string, T>, name: string, known: readonly string[] | (() => readonly string[])): T {
   const hit = registry.get(normalizeName(name));
   if (hit === undefined) {
-    throw new Error(`unknown ${what} '${name}'; known: ${known.join(", ")} (snake_case or camelCase), or pass a function`);
+    const names = typeof known === "function" ? known() : known;
+    throw new Error(`unknown ${what} '${name}'; known: ${names.join(", ")} (snake_case or camelCase), or pass a function`);
   }
   return hit;
 }

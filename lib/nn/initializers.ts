@@ -216,8 +216,8 @@ const registry = new Map(Object.entries(FACTORIES).map(([k, f]) => [normalizeNam
 /** An Initializer from a name ('glorot_uniform', 'heNormal'), a `{className, config}` object, or an instance. */
 export function getInitializer(id: InitializerIdentifier): Initializer {
   if (id instanceof Initializer) return id;
-  if (typeof id === "string") return lookup("initializer", registry, id, Object.keys(FACTORIES).map(snakeCase))({});
-  return lookup("initializer", registry, id.className, Object.keys(FACTORIES).map(snakeCase))(id.config ?? {});
+  if (typeof id === "string") return lookup("initializer", registry, id, () => Object.keys(FACTORIES).map(snakeCase))({});
+  return lookup("initializer", registry, id.className, () => Object.keys(FACTORIES).map(snakeCase))(id.config ?? {});
 }
 
 /** `{className, config}` for saving. */

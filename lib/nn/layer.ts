@@ -214,11 +214,14 @@ export abstract class Layer {
 export abstract class ActivatedLayer extends Layer {
   readonly activation: ActivationFn;
   readonly activationId: ActivationIdentifier;
+  /** The activation's saved name (null for an unregistered function). */
+  private readonly activationKey: string | null;
 
   constructor(args: LayerArgs & { activation?: ActivationIdentifier }) {
     super(args);
     this.activationId = args.activation ?? null;
     this.activation = getActivation(args.activation);
+    this.activationKey = activationName(this.activationId);
   }
 
   /** The layer before its activation. */
@@ -226,11 +229,11 @@ export abstract class ActivatedLayer extends Layer {
 
   call(x: Tensor, opts: CallOptions = {}): Tensor {
     const y = this.callLinear(x, opts);
-    return this.activation === getActivation("linear") ? y : this.activation(y);
+    return this.activationKey === "linear" ? y : this.activation(y);
   }
 
   override applyWithLogits(x: Tensor, opts: CallOptions = {}): { output: Tensor; logits: Tensor | null; activation: string | null } {
-    const name = activationName(this.activationId);
+    const name = this.activationKey;
     if (name !== "softmax" && name !== "sigmoid") return super.applyWithLogits(x, opts);
     this.prepare(x);
     const logits = this.callLinear(x, { training: opts.training ?? false });
@@ -238,7 +241,7 @@ export abstract class ActivatedLayer extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    const name = activationName(this.activationId);
+    const name = this.activationKey;
     if (name === null) {
       throw new Error(`${this.name}: its activation is an unregistered function; register it with registerActivation(name, fn) to save the model`);
     }

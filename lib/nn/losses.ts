@@ -7,7 +7,8 @@
 import type { Tensor } from "../tensor.js";
 import * as E from "../ops/elementwise.js";
 import { mean, sum, logSoftmax } from "../ops/reduce.js";
-import { oneHot } from "../ops/movement.js";
+import { gather } from "../ops/movement.js";
+import { arange } from "../ops/creation.js";
 import { fmt } from "../shape.js";
 import { lookup, normalizeName, snakeCase } from "./identifiers.js";
 
@@ -101,10 +102,17 @@ function categoricalCE(yt: Tensor, yp: Tensor, fromLogits: boolean, smoothing: n
 }
 function sparseCategoricalCE(yt: Tensor, yp: Tensor, fromLogits: boolean): Tensor {
   const labels = sparseLabels(yt, yp, "sparseCategoricalCrossentropy");
-  const hot = oneHot(labels, yp.shape[yp.ndim - 1], yp.dtype);
-  if (fromLogits) return E.neg(sum(E.mul(hot, logSoftmax(yp, -1)), -1));
-  const p = E.clip(E.div(yp, sum(yp, -1, true)), EPSILON, 1 - EPSILON);
-  return E.neg(sum(E.mul(hot, E.log(p)), -1));
+  const logp = fromLogits ? logSoftmax(yp, -1) : E.log(E.clip(E.div(yp, sum(yp, -1, true)), EPSILON, 1 - EPSILON));
+  return E.neg(pickClass(logp, labels));
+}
+
+/** values[..., labels[...]]: each row's entry at its class id, by one gather on the flattened values. */
+function pickClass(values: Tensor, labels: Tensor): Tensor {
+  const c = values.shape[values.ndim - 1];
+  const rows = labels.size;
+  if (labels.size && (labels.shape.length !== values.ndim - 1)) throw new Error(`sparseCategoricalCrossentropy: labels ${fmt(labels.shape)} do not fit ${fmt(values.shape)}`);
+  const flatIdx = E.add(E.mul(arange(0, rows, 1, "int32"), c), labels.reshape([rows]));
+  return gather(values.reshape([rows * c]), flatIdx, 0).reshape([...labels.shape]);
 }
 
 export const meanSquaredError = (opts: LossOptions = {}) => new Loss("regression", "MeanSquaredError", mseFn, opts);
@@ -138,5 +146,5 @@ export function getLoss(id: LossIdentifier, config: Record<string, unknown> = {}
     const fn = id;
     return new Loss("custom", fn.name || "custom_loss", (yt, yp) => fn(yt, yp), { name: fn.name || "custom_loss" });
   }
-  return lookup("loss", registry, id, Object.keys(FACTORIES).map(snakeCase))(config);
+  return lookup("loss", registry, id, () => Object.keys(FACTORIES).map(snakeCase))(config);
 }
