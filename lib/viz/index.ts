@@ -11,3 +11,4 @@ export { scatter, decisionBoundary, type ScatterOptions, type PointsInput, type 
 export { contourSegments, contourPolylines, type Segment, type Polyline } from "./contour-lines.js";
 export { surface3d, contour, type SurfaceInput, type SurfaceOptions, type SurfacePath, type Grid } from "./surface.js";
 export { PlotlyChart, resetPlotlyInline, type PlotlyFigure } from "./plotly.js";
+export { gradCam, gradCamMaps, saliencyMaps, type CamModel, type CamLayer, type GradCamMapOptions } from "./gradcam.js";
