@@ -17,7 +17,7 @@ import { join } from "node:path";
 import * as dn from "../lib/index.js";
 import {
   Sequential, Dense, Flatten, Conv2D, MaxPooling2D, BatchNormalization, getLoss, losses, getMetric, Callback,
-  EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN, ModelCheckpoint, type Logs,
+  Model, type CallOptions, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau, TerminateOnNaN, ModelCheckpoint, type Logs,
 } from "../lib/nn/index.js";
 import { Dataset } from "../lib/data/index.js";
 import { SGD, Adam } from "../lib/optim/index.js";
@@ -366,6 +366,25 @@ test("progress: one line per epoch (verbose 2 / not a terminal), silent at 0, on
   const last = updates[updates.length - 1];
   assert.match(last["text/plain"], /^Epoch 2\/2 - 4\/4 - .* - loss: \d\.\d{4} - accuracy: \d\.\d{4}$/);
   assert.match(last["text/html"], /Epoch 2\/2/);
+});
+
+test("subclassed Model: layers found as properties, custom call, fit and summary", async () => {
+  class TwoLayer extends Model {
+    hidden = new Dense(8, { activation: "relu" });
+    out = new Dense(2, { activation: "softmax" });
+    override call(x: dn.Tensor, opts: CallOptions = {}) {
+      return this.out.apply(this.hidden.apply(x, opts), opts);
+    }
+  }
+  const m = new TwoLayer();
+  m.build([null, 2]);
+  assert.is(m.countParams(), 3 * 8 + 9 * 2);
+  assert.is(m.trainableWeights.length, 4);
+  m.compile({ optimizer: new Adam({ learningRate: 0.05 }), loss: "sparse_categorical_crossentropy", metrics: ["accuracy"] });
+  const { x, y } = blobs(64, 3);
+  const h = await m.fit(x, y, { epochs: 5, batchSize: 16, verbose: 0 });
+  assert.is(h.history.accuracy[4], 1);
+  assert.match(m.summaryText(), /\(None, 2\)\s+18/);
 });
 
 test("classWeight weights the loss per class", async () => {
