@@ -295,7 +295,8 @@ it("gather and scatterAdd: repeated indices, outer/inner dims, any dtype", async
 function convCases(): Conv2dParams[] {
   const out: Conv2dParams[] = [];
   const base = { n: 2, h: 7, w: 6, cin: 3, kh: 3, kw: 2, cout: 4, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 };
-  for (const v of [{}, { strideH: 2, strideW: 3 }, { padTop: 1, padLeft: 1 }, { dilationH: 2, dilationW: 2, padTop: 2, padLeft: 1 }, { kh: 1, kw: 1, cin: 1, cout: 1 }]) {
+  for (const v of [{}, { strideH: 2, strideW: 3 }, { padTop: 1, padLeft: 1 }, { dilationH: 2, dilationW: 2, padTop: 2, padLeft: 1 }, { kh: 1, kw: 1, cin: 1, cout: 1 },
+    { n: 1, cin: 65, cout: 3, strideH: 2, padTop: 1, padLeft: 1, dilationW: 2 }]) { // cin ≥ 64: grad input as an implicit GEMM
     const c = { ...base, ...v };
     const oh = Math.floor((c.h + 2 * c.padTop - c.dilationH * (c.kh - 1) - 1) / c.strideH) + 1;
     const ow = Math.floor((c.w + 2 * c.padLeft - c.dilationW * (c.kw - 1) - 1) / c.strideW) + 1;
@@ -304,7 +305,7 @@ function convCases(): Conv2dParams[] {
   return out;
 }
 
-it("conv2d forward, grad input and grad filter: stride, padding, dilation, 1×1", async () => {
+it("conv2d forward, grad input and grad filter: stride, padding, dilation, 1×1, wide cin", async () => {
   for (const p of convCases()) {
     const x = pair(randomData("float32", p.n * p.h * p.w * p.cin), "float32");
     const w = pair(randomData("float32", p.kh * p.kw * p.cin * p.cout), "float32");

@@ -14,9 +14,10 @@ const PER = 4; // outputs per invocation along each axis
  * What the A operand is. "matrix": a stored matrix (transA picks [M,K] or [K,M]). The conv variants are
  * implicit GEMMs over im2col of the NHWC input, never materialized: "conv" (forward: A[pos, tap] with
  * pos = (b, oy, ox), tap = (ky, kx, ci), B = filter [taps, cout]) and "convFilterGrad" (A[tap, pos],
- * B = dy [pos, cout], giving dw [taps, cout]).
+ * B = dy [pos, cout], giving dw [taps, cout]) and "convInputGrad" (A[input pos, (tap, co)] = dy at the
+ * output position that tap reaches, or 0; B[(tap, co), ci] = w[tap, ci, co]; giving dx [input pos, cin]).
  */
-export type MatmulA = "matrix" | "conv" | "convFilterGrad";
+export type MatmulA = "matrix" | "conv" | "convFilterGrad" | "convInputGrad";
 
 /** Conv sizes after the 8 matmul words in the uniforms. */
 const CONV_FIELDS = "n: u32, h: u32, w: u32, cin: u32, kh: u32, kw: u32, cout: u32, oh: u32, ow: u32, strideH: u32, strideW: u32, dilationH: u32, dilationW: u32, padTop: u32, padLeft: u32, pad0: u32";
@@ -35,6 +36,32 @@ fn im2col(pos: u32, tap: u32) -> f32 {
   return bitcast<f32>(A[((b * P.h + u32(iy)) * P.w + u32(ix)) * P.cin + ci]);
 }`;
 
+/** dy read as the A operand of the input gradient: the output position input `pos` sees through tap (ky, kx). */
+const COL2IM = /* wgsl */ `
+fn dyAt(pos: u32, kk: u32) -> f32 {
+  let co = kk % P.cout;
+  let tap = kk / P.cout;
+  let kx = tap % P.kw;
+  let ky = tap / P.kw;
+  let ix = pos % P.w;
+  let iy = (pos / P.w) % P.h;
+  let b = pos / (P.w * P.h);
+  let ty = i32(iy) + i32(P.padTop) - i32(ky * P.dilationH);
+  let tx = i32(ix) + i32(P.padLeft) - i32(kx * P.dilationW);
+  if (ty < 0 || tx < 0 || ty % i32(P.strideH) != 0 || tx % i32(P.strideW) != 0) { return 0.0; }
+  let oy = u32(ty) / P.strideH;
+  let ox = u32(tx) / P.strideW;
+  if (oy >= P.oh || ox >= P.ow) { return 0.0; }
+  return bitcast<f32>(A[((b * P.oh + oy) * P.ow + ox) * P.cout + co]);
+}
+fn filterT(kk: u32, ci: u32) -> f32 {
+  return bitcast<f32>(B[((kk / P.cout) * P.cin + ci) * P.cout + kk % P.cout]);
+}`;
+
+function convHelpers(aKind: MatmulA): string {
+  return aKind === "matrix" ? "" : aKind === "convInputGrad" ? COL2IM : IM2COL;
+}
+
 export function matmulShader(dtype: DType, aKind: MatmulA = "matrix"): string {
   const T = scalarOf(dtype);
   if (aKind !== "matrix" && T !== "f32") throw new Error(`webgpu conv: float32 only (got ${dtype})`);
@@ -46,7 +73,15 @@ export function matmulShader(dtype: DType, aKind: MatmulA = "matrix"): string {
         av = ${load(dtype, T, "A[aBase + at]")};`
       : aKind === "conv"
         ? "av = im2col(gam, gak);"
-        : "av = im2col(gak, gam);";
+        : aKind === "convFilterGrad"
+          ? "av = im2col(gak, gam);"
+          : "av = dyAt(gam, gak);";
+  const bKFastest = aKind === "convInputGrad" ? "true" : "P.transB != 0u";
+  const bLoad =
+    aKind === "convInputGrad"
+      ? "bv = filterT(gbk, gbn);"
+      : `let bt = select(gbk * P.N + gbn, gbn * P.K + gbk, P.transB != 0u);
+        bv = ${load(dtype, T, "B[bBase + bt]")};`;
   const zero = T === "f32" ? "0.0" : "0";
   const accDecl: string[] = [];
   const fma: string[] = [];
@@ -68,7 +103,7 @@ struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, t
 @group(0) @binding(2) var<storage, read> A: array<u32>;
 @group(0) @binding(3) var<storage, read> B: array<u32>;
 ${PRELUDE}
-${aKind === "matrix" ? "" : IM2COL}
+${convHelpers(aKind)}
 var<workgroup> As: array<${T}, ${TK * MATMUL_TILE}>;
 var<workgroup> Bs: array<${T}, ${TK * MATMUL_TILE}>;
 @compute @workgroup_size(16, 16)
@@ -95,12 +130,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       }
       As[ak * ${MATMUL_TILE}u + am] = av;
       var bn = e % ${MATMUL_TILE}u; var bk = e / ${MATMUL_TILE}u;
-      if (P.transB != 0u) { bn = e / ${TK}u; bk = e % ${TK}u; }
+      if (${bKFastest}) { bn = e / ${TK}u; bk = e % ${TK}u; }
       let gbn = n0 + bn; let gbk = k0 + bk;
       var bv: ${T} = ${zero};
       if (gbn < P.N && gbk < P.K) {
-        let bt = select(gbk * P.N + gbn, gbn * P.K + gbk, P.transB != 0u);
-        bv = ${load(dtype, T, "B[bBase + bt]")};
+        ${bLoad}
       }
       Bs[bk * ${MATMUL_TILE}u + bn] = bv;
     }
@@ -141,9 +175,11 @@ export function matmulDirectShader(dtype: DType, aKind: MatmulA = "matrix"): str
   const aRead = (i: number) => {
     if (aKind === "conv") return `im2col(gm_${i}, k)`;
     if (aKind === "convFilterGrad") return `im2col(k, gm_${i})`;
+    if (aKind === "convInputGrad") return `dyAt(gm_${i}, k)`;
     return load(dtype, T, `A[aBase + select(gm_${i} * P.K + k, k * P.M + gm_${i}, P.transA != 0u)]`);
   };
-  const bRead = (j: number) => load(dtype, T, `B[bBase + select(k * P.N + gn_${j}, gn_${j} * P.K + k, P.transB != 0u)]`);
+  const bRead = (j: number) =>
+    aKind === "convInputGrad" ? `filterT(k, gn_${j})` : load(dtype, T, `B[bBase + select(k * P.N + gn_${j}, gn_${j} * P.K + k, P.transB != 0u)]`);
   const body: string[] = [];
   for (const i of rows) body.push(`let a_${i} = ${aRead(i)};`);
   for (const j of rows) body.push(`let b_${j} = ${bRead(j)};`);
@@ -159,7 +195,7 @@ struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, t
 @group(0) @binding(2) var<storage, read> A: array<u32>;
 @group(0) @binding(3) var<storage, read> B: array<u32>;
 ${PRELUDE}
-${aKind === "matrix" ? "" : IM2COL}
+${convHelpers(aKind)}
 @compute @workgroup_size(${DIRECT_WG}, ${DIRECT_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
   let batch = wid.z + P.batchBase;
