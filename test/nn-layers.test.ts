@@ -17,7 +17,9 @@ import * as dn from "../lib/index.js";
 import {
   Dense, Conv2D, Conv1D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Reshape, Dropout,
   BatchNormalization, LayerNormalization, Embedding, SimpleRNN, LSTM, GRU, Activation, Layer, Sequential, type Shape,
+  getInitializer, initializers, computeFans, L1, L2, L1L2, regularizers,
 } from "../lib/nn/index.js";
+import { SGD } from "../lib/optim/index.js";
 import { close, throws, useBackend } from "./helpers.js";
 
 const test = suite("nn layers");
@@ -210,6 +212,52 @@ async function gradchecks() {
   const ids = dn.tensor([[1, 3, 1]]);
   assert.ok((await dn.gradcheck((w) => swapWeights(e, [w], () => e.call(ids)), [e.embeddings])) < 1e-6);
 }
+
+test("initializers: Keras' limits and variances; orthogonal; by name", async () => {
+  dn.manualSeed(21);
+  const stats = async (t: dn.Tensor) => {
+    const v = Array.from(await t.data());
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    return { mean, sd: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length), min: Math.min(...v), max: Math.max(...v) };
+  };
+  const shape = [200, 100];
+  const gu = await stats(getInitializer("glorot_uniform").call(shape));
+  const limit = Math.sqrt(6 / 300);
+  assert.ok(gu.min >= -limit && gu.max <= limit && gu.max > 0.95 * limit, `glorotUniform range ${gu.min}..${gu.max}`);
+  const near = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol * b, `${what}: ${a} vs ${b}`);
+  near((await stats(getInitializer("glorotNormal").call(shape))).sd, Math.sqrt(2 / 300), 0.05, "glorotNormal sd");
+  near((await stats(getInitializer("he_normal").call(shape))).sd, Math.sqrt(2 / 200), 0.05, "heNormal sd");
+  near((await stats(getInitializer("heUniform").call(shape))).max, Math.sqrt(6 / 200), 0.05, "heUniform limit");
+  near((await stats(getInitializer("lecun_normal").call(shape))).sd, Math.sqrt(1 / 200), 0.05, "lecunNormal sd");
+  near((await stats(initializers.randomNormal({ stddev: 0.2 }).call(shape))).sd, 0.2, 0.05, "randomNormal sd");
+  const he = await stats(getInitializer("he_normal").call(shape));
+  assert.ok(he.max <= 2 * Math.sqrt(2 / 200) / 0.8796 + 1e-6, "truncated at 2 sd");
+  assert.equal(Array.from(await getInitializer("zeros").call([3]).data()), [0, 0, 0]);
+  assert.equal(Array.from(await getInitializer("ones").call([2]).data()), [1, 1]);
+  // Conv kernels: fan_in = kh·kw·cin.
+  near((await stats(getInitializer("he_normal").call([3, 3, 16, 64]))).sd, Math.sqrt(2 / 144), 0.05, "conv heNormal sd");
+  // Orthogonal: QᵀQ = I for tall, QQᵀ = I for wide.
+  for (const sh of [[6, 4], [3, 5]]) {
+    const q = getInitializer("orthogonal").call(sh);
+    const g = sh[0] >= sh[1] ? q.T.matmul(q) : q.matmul(q.T);
+    const n = Math.min(sh[0], sh[1]);
+    await close(g, Array.from({ length: n * n }, (_, i) => (Math.floor(i / n) === i % n ? 1 : 0)), { atol: 1e-5 });
+  }
+  assert.equal(computeFans([3, 3, 16, 64]), { fanIn: 144, fanOut: 576 });
+  throws(() => getInitializer("xavier"), /unknown initializer 'xavier'/, /glorot_uniform/);
+  // Seeded initializers repeat.
+  assert.equal(Array.from(await initializers.glorotUniform({ seed: 4 }).call([5]).data()), Array.from(await initializers.glorotUniform({ seed: 4 }).call([5]).data()));
+});
+
+test("regularizers add Keras' penalties to the training loss", async () => {
+  const m = new Sequential([new Dense(2, { inputDim: 2, kernelInitializer: "ones", kernelRegularizer: new L2(0.1), biasRegularizer: regularizers.l1(0.5), biasInitializer: "ones" })]);
+  m.compile({ optimizer: new SGD({ learningRate: 0 }), loss: "mse" });
+  // prediction x·1 + 1 = [3, 3] for x = [1, 1], target [3, 3]: data loss 0; penalty 0.1·4 + 0.5·2 = 1.4.
+  const logs = await m.trainOnBatch(dn.tensor([[1, 1]]), dn.tensor([[3, 3]]));
+  assert.ok(Math.abs(logs.loss - 1.4) < 1e-6, `loss ${logs.loss}`);
+  await close(new L1L2(0.1, 0.2).call(dn.tensor([1, -2])), [0.1 * 3 + 0.2 * 5]);
+  await close(new L1().call(dn.tensor([1, -2])), [0.03]);
+});
 
 test("wrong input shapes name the layer and both shapes", async () => {
   const model = new Sequential([new Flatten({ inputShape: [28, 28] }), new Dense(10)]);
