@@ -36,9 +36,9 @@ function install(): void {
   globalThis.setImmediate = patched as typeof setImmediate;
 }
 
-/** Awaits a Dawn promise with idle (timer-based) polling once it has been pending for a moment. */
+/** Awaits a Dawn promise with idle (timer-based) polling once it has been pending for a moment (DAWNET_WEBGPU_BUSY_WAIT=1: plain await, to compare). */
 export async function idleWait<T>(promise: Promise<T>): Promise<T> {
-  if (process.env.DAWNET_BUSY_WAIT) return promise;
+  if (process.env.DAWNET_WEBGPU_BUSY_WAIT) return promise;
   install();
   if (pendingWaits++ === 0) firstWaitStart = performance.now();
   try {
