@@ -11,6 +11,7 @@ import { conv2dCpu, conv2dGradFilterCpu, conv2dGradInputCpu, pool2dCpu, pool2dGr
 import { threadsAvailable } from "../lib/backend/cpu/gemm-threads.js";
 import { gemmConfig } from "../lib/backend/cpu/gemm-f32.js";
 import type { Conv2dParams, MatmulParams, Pool2dParams } from "../lib/backend/backend.js";
+import { spawnSync } from "node:child_process";
 
 let seed = 12345;
 function random(): number {
@@ -281,6 +282,36 @@ test("matmul float32 on the worker thread (large product) matches the reference"
       checkConv(conv({ n: 3, h: 13, w: 13, cin: 32, cout: 64, pad: [1, 1, 1, 1] }));
     });
   }
+});
+
+test("matmul with the FMA (relaxed SIMD) kernels, in a node started with --experimental-wasm-relaxed-simd", () => {
+  // The library picks FMA kernels only where the engine accepts relaxed SIMD, so check them in a child that enables it.
+  const gemmUrl = new URL("../lib/backend/cpu/gemm-f32.js", import.meta.url).href;
+  const matmulUrl = new URL("../lib/backend/cpu/matmul.js", import.meta.url).href;
+  const script = `
+    const { gemmRuntime, gemmConfig } = await import(${JSON.stringify(gemmUrl)});
+    const { matmulCpu } = await import(${JSON.stringify(matmulUrl)});
+    if (!gemmRuntime().tiling.fma) throw new Error("FMA kernels were not selected");
+    for (const [m, k, n, transA, packedMinDim] of [[65, 257, 33, false, Infinity], [67, 129, 70, true, Infinity], [70, 65, 90, false, 1]]) {
+      gemmConfig.packedMinDim = packedMinDim;
+      const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)), b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+      const out = new Float32Array(m * n);
+      matmulCpu(a, b, out, { batch: 1, m, k, n, aBatchStride: 0, bBatchStride: 0, transA, transB: false });
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        let s = 0, abs = 0;
+        for (let p = 0; p < k; p++) { const t = (transA ? a[p * m + i] : a[i * k + p]) * b[p * n + j]; s += t; abs += Math.abs(t); }
+        if (!(Math.abs(out[i * n + j] - s) <= 8 * k * 2 ** -24 * abs)) throw new Error(\`[\${m},\${k},\${n}] element \${i},\${j}: \${out[i * n + j]} vs \${s}\`);
+      }
+    }
+    console.log("fma ok");
+  `;
+  const r = spawnSync(process.execPath, ["--experimental-wasm-relaxed-simd", "--input-type=module", "-e", script], { encoding: "utf8" });
+  if (/bad option/.test(r.stderr)) {
+    console.log("skipped: this Node has no --experimental-wasm-relaxed-simd flag");
+    return;
+  }
+  assert.is(r.status, 0, `child failed: ${r.stderr}`);
+  assert.match(r.stdout, "fma ok");
 });
 
 test.run();

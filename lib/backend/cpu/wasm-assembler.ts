@@ -24,6 +24,8 @@ export const Simd = {
   i32x4Splat: 17, f32x4Splat: 19, f32x4ExtractLane: 31,
   f32x4Gt: 68, v128Bitselect: 82, i32x4Add: 174,
   f32x4Add: 228, f32x4Sub: 229, f32x4Mul: 230, f32x4Max: 233,
+  /** Relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd): a·b + c, fused where the CPU has FMA. */
+  f32x4RelaxedMadd: 0x105,
 } as const;
 
 export function uleb(n: number): number[] {
