@@ -222,6 +222,7 @@ test("fit accepts a lib/data Dataset and plain arrays; errors are clear", async 
   assert.is(arr.history.loss.length, 2);
   await rejects(() => new Sequential([new Dense(1, { inputDim: 2 })]).fit(x, y), /compile/);
   await rejects(() => m.fit(x, dn.zeros([3]), { verbose: 0 }), /64 examples/, /3/);
+  await rejects(() => m.fit(x, y.add(1), { verbose: 0 }), /labels range from 1 to 2 but the model outputs 2 classes/, /y\.sub\(1\)/);
   throws(() => m.compile({ optimizer: "adam", loss: "sparse_categorical_crossentropy", metrics: ["acuracy"] }), /unknown metric 'acuracy'/);
 });
 

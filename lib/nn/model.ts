@@ -366,9 +366,26 @@ export class Model {
         },
       });
       if (!this.built) this.build([null, ...xTrain.shape.slice(1)]);
+      await this.checkClassLabels(ys);
       return await this.trainLoop(source, steps, args, validation, args.validationBatchSize ?? batchSize);
     } finally {
       for (const t of owned) t.dispose();
+    }
+  }
+
+  /** Class ids must be in [0, classes): checked once per fit (GPU gathers would silently read zeros). */
+  private async checkClassLabels(y: Tensor): Promise<void> {
+    const classes = this.outputWidth();
+    if (this.loss?.kind !== "sparse_categorical" || classes === null || y.size === 0) return;
+    const d = await y.data();
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] < lo) lo = d[i];
+      if (d[i] > hi) hi = d[i];
+    }
+    if (lo < 0 || hi >= classes || !Number.isInteger(lo) || !Number.isInteger(hi)) {
+      throw new Error(`${this.name}.fit: labels range from ${lo} to ${hi} but the model outputs ${classes} classes (ids 0…${classes - 1}); ` +
+        `check the last layer's units${lo >= 1 ? " or shift 1-based labels with y.sub(1)" : ""}`);
     }
   }
 
