@@ -317,10 +317,22 @@ it("conv2d forward, grad input and grad filter: stride, padding, dilation, 1×1,
   }
 });
 
-it("conv2dGradFilter past 65,535 workgroups uses a 2-D dispatch grid", async () => {
-  const p: Conv2dParams = { n: 1, h: 3, w: 3, cin: 100, kh: 3, kw: 3, cout: 78, oh: 1, ow: 1, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 };
-  const x = pair(randomData("float32", 900), "float32"), dy = pair(randomData("float32", 78), "float32");
-  await expectClose("conv2dGradFilter 70,200 workgroups", cpu.conv2dGradFilter(x.cpu, dy.cpu, "float32", p), gpu!.conv2dGradFilter(x.gpu, dy.gpu, "float32", p), "float32", 70200, { atol: 1e-5 });
+it("past 65,535 workgroups the dispatch grid is 2-D (tree reduction: one workgroup per output)", async () => {
+  const outer = 65537, r = 128; // r ≥ 128 takes the tree kernel
+  const x = pair(randomData("float32", outer * r), "float32");
+  await expectClose("reduce sum 65,537 workgroups", cpu.reduce("sum", x.cpu, "float32", outer, r, 1), gpu!.reduce("sum", x.gpu, "float32", outer, r, 1), "float32", outer, { atol: 1e-4, rtol: 1e-5 });
+  await expectClose("reduce argmax 65,537 workgroups", cpu.reduce("argmax", x.cpu, "float32", outer, r, 1), gpu!.reduce("argmax", x.gpu, "float32", outer, r, 1), "int32", outer);
+});
+
+it("uncaptured device errors surface at the next read", async () => {
+  // A deliberately invalid shader stands in for any validation error in queued work.
+  const backend = gpu as unknown as { kernel(key: string, code: () => string): unknown; dispatch(op: string, k: unknown, p: number[], b: unknown[], g: number[]): void };
+  const broken = backend.kernel("broken test kernel", () => "@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }");
+  backend.dispatch("broken", broken, [], [], [1, 1]);
+  const message = await gpu!.read(gpu!.fill(1, "float32", 2), "float32", 1).then(() => "resolved", (e: Error) => e.message);
+  assert.match(message, /webgpu read: the device reported \d+ error\(s\) in queued work/);
+  // The backend keeps working afterwards.
+  assert.equal(Array.from(await gpu!.read(gpu!.fill(2, "float32", 3), "float32", 2)), [3, 3]);
 });
 
 it("pool2d max/avg and their gradients: padding, overlapping windows, NaN", async () => {
