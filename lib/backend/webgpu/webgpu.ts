@@ -9,7 +9,7 @@ import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, 
 import { newArray, type DType, type TypedArray } from "../../dtype.js";
 import { sizeOf } from "../../shape.js";
 import { gpuContext, type GpuContext } from "./device.js";
-import { BufferPool } from "./buffer-pool.js";
+import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
 import { CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, REDUCE_TREE_MIN_R, cumsumShader, reduceEmptyValue, reduceOutDType, reduceShader } from "./kernels/reduce.js";
@@ -42,6 +42,9 @@ const SHADER_STAGE_COMPUTE = 0x4;
 
 interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutSize: number; id: number }
 
+/** A whole buffer, or a window of one (tensors larger than maxStorageBufferBindingSize are bound in windows). */
+type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+
 class WebGPUBuf {
   constructor(public buffer: GPUBuffer | null, readonly elements: number) {}
 }
@@ -57,6 +60,17 @@ function grid(groups: number): [number, number] {
   if (groups <= MAX_WORKGROUPS_PER_DIM) return [groups, 1];
   const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIM);
   return [Math.ceil(groups / y), y];
+}
+
+/** Lowest and highest buffer element a strided view touches. */
+function elementRange(shape: readonly number[], strides: readonly number[], offset: number): [number, number] {
+  let lo = offset, hi = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const span = (shape[d] - 1) * strides[d];
+    if (span < 0) lo += span;
+    else hi += span;
+  }
+  return [lo, hi];
 }
 
 function contiguousStrides(shape: readonly number[]): number[] {
@@ -168,9 +182,9 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Bind groups recur in loops (pooled buffers come back in the same order): reuse them instead of re-creating. */
-  private bindGroup(kernel: Kernel, buffers: GPUBuffer[]): GPUBindGroup {
+  private bindGroup(kernel: Kernel, buffers: Binding[]): GPUBindGroup {
     let key = `${kernel.layoutSize}`;
-    for (const b of buffers) key += `:${this.bufferId(b)}`;
+    for (const b of buffers) key += "buffer" in b ? `:${this.bufferId(b.buffer)}@${b.offset}+${b.size}` : `:${this.bufferId(b)}`;
     let group = this.bindGroups.get(key);
     if (group) {
       // Move to the back: the Map's insertion order doubles as least-recently-used order.
@@ -178,7 +192,8 @@ export class WebGPUBackend implements Backend {
     } else {
       if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.delete(this.bindGroups.keys().next().value!);
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: 0, size: PARAM_BYTES } }];
-      buffers.forEach((buffer, k) => entries.push({ binding: k + 1, resource: { buffer } }));
+      buffers.forEach((b, k) =>
+        entries.push({ binding: k + 1, resource: "buffer" in b ? b : { buffer: b, offset: 0, size: Math.min(b.size, this.maxBindingBytes) } }));
       group = this.device.createBindGroup({ layout: kernel.layout, entries });
       this.bindGroupsCreated++;
     }
@@ -210,7 +225,7 @@ export class WebGPUBackend implements Backend {
    * Encodes one dispatch. `params` are the kernel's uniform words (numbers are stored as u32 bits, except
    * the indices listed in `floatWords`, stored as f32). Buffers bind at 1.. (output first).
    */
-  private dispatch(op: string, kernel: Kernel, params: number[], buffers: GPUBuffer[], groups: [number, number, number?], floatWords: number[] = []): void {
+  private dispatch(op: string, kernel: Kernel, params: number[], buffers: Binding[], groups: [number, number, number?], floatWords: number[] = []): void {
     this.checkDevice(op);
     if (TRACE) process.stderr.write(`webgpu dispatch ${op} [${groups.join(", ")}]\n`);
     if (this.paramSlotsUsed === PARAM_SLOTS) this.flush();
@@ -229,10 +244,38 @@ export class WebGPUBackend implements Backend {
     this.dispatches++;
   }
 
+  /** The buffer of a tensor a kernel binds whole (it must fit one storage binding). */
   private gpu(buf: Buf, op: string): GPUBuffer {
+    const b = this.gpuAny(buf, op);
+    const bytes = (buf as WebGPUBuf).elements * BYTES_PER_ELEMENT;
+    if (bytes > this.maxBindingBytes) {
+      throw new RangeError(
+        `webgpu ${op}: a tensor of ${(buf as WebGPUBuf).elements} elements (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize ` +
+          `(${this.maxBindingBytes} bytes); only elementwise ops, copies/slices, fill and gather along the first axis split such tensors: ` +
+          `process it in smaller pieces (batches) or use the cpu backend`,
+      );
+    }
+    return b;
+  }
+
+  private gpuAny(buf: Buf, op: string): GPUBuffer {
     const b = (buf as WebGPUBuf).buffer;
     if (!b) throw new Error(`webgpu ${op}: the buffer was already freed (a disposed tensor was used)`);
     return b;
+  }
+
+  /**
+   * A binding covering elements [lo, hi] of `buf` and the element index its window starts at, or undefined
+   * when the range is wider than one binding can be.
+   */
+  private windowFor(buf: Buf, lo: number, hi: number, op: string): { binding: Binding; base: number } | undefined {
+    const buffer = this.gpuAny(buf, op);
+    if (buffer.size <= this.maxBindingBytes) return { binding: buffer, base: 0 };
+    const align = this.device.limits.minStorageBufferOffsetAlignment / BYTES_PER_ELEMENT;
+    const base = Math.floor(lo / align) * align;
+    const size = Math.floor(Math.min(buffer.size - base * BYTES_PER_ELEMENT, this.maxBindingBytes) / 4) * 4;
+    if ((hi - base + 1) * BYTES_PER_ELEMENT > size) return undefined;
+    return { binding: { buffer, offset: base * BYTES_PER_ELEMENT, size }, base };
   }
 
   // ---------------------------------------------------------------- storage
@@ -241,10 +284,11 @@ export class WebGPUBackend implements Backend {
     checkDType(dtype, "alloc");
     this.checkDevice("alloc");
     const bytes = Math.max(size, 1) * BYTES_PER_ELEMENT;
-    if (bytes > this.maxBindingBytes) {
+    const maxBuffer = this.device.limits.maxBufferSize;
+    if (bufferBucketBytes(bytes) > maxBuffer) {
       throw new RangeError(
-        `webgpu alloc: a tensor of ${size} elements (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize ` +
-          `(${this.maxBindingBytes} bytes): split the tensor (smaller batches) or use the cpu backend`,
+        `webgpu alloc: a tensor of ${size} elements (${bytes} bytes) exceeds this device's maxBufferSize ` +
+          `(${maxBuffer} bytes): split the tensor (smaller batches) or use the cpu backend`,
       );
     }
     return new WebGPUBuf(this.storage.acquire(bytes), size);
@@ -338,8 +382,13 @@ export class WebGPUBackend implements Backend {
     if (dtype === "float32") bits = new Uint32Array(new Float32Array([value]).buffer)[0];
     else if (dtype === "int32") bits = value | 0;
     else bits = value ? 1 : 0;
-    const [gx, gy] = grid(Math.ceil(size / INDEX_WORKGROUP));
-    this.dispatch("fill", this.kernel("fill", () => FILL_SHADER), [size, bits, 0, 0], [this.gpu(out, "fill")], [gx, gy]);
+    const chunk = Math.floor(this.maxBindingBytes / BYTES_PER_ELEMENT / 65536) * 65536; // keeps window offsets aligned
+    for (let start = 0; start < size; start += chunk) {
+      const n = Math.min(chunk, size - start);
+      const w = this.windowFor(out, start, start + n - 1, "fill")!;
+      const [gx, gy] = grid(Math.ceil(n / INDEX_WORKGROUP));
+      this.dispatch("fill", this.kernel("fill", () => FILL_SHADER), [n, bits, start - w.base, 0], [w.binding], [gx, gy]);
+    }
     return out;
   }
 
@@ -352,6 +401,19 @@ export class WebGPUBackend implements Backend {
     const n = sizeOf(shape);
     if (n === 0) return;
     const operands = [...views, ...Array(3 - views.length).fill({ strides: shape.map(() => 0), offset: 0 }), out];
+    // Each operand's element range must fit one storage binding: otherwise split the first non-trivial dim.
+    const ranges = operands.map((v) => elementRange(shape, v.strides, v.offset));
+    const windows = ranges.map(([lo, hi], k) => (k < views.length ? this.windowFor(views[k].buf, lo, hi, op) : k === 3 ? this.windowFor(outBuf, lo, hi, op) : { binding: undefined, base: 0 }));
+    if (windows.some((w) => !w)) {
+      const d = shape.findIndex((x) => x > 1);
+      const half = Math.ceil(shape[d] / 2);
+      for (const [start, len] of [[0, half], [half, shape[d] - half]]) {
+        const piece = shape.map((x, i) => (i === d ? len : x));
+        const shift = (v: { strides: readonly number[]; offset: number }) => ({ ...v, offset: v.offset + start * v.strides[d] });
+        this.map(op, piece, views.map(shift) as View[], inputs, body, exprType, outBuf, outDtype, shift(out), alpha);
+      }
+      return;
+    }
     const merged = collapseDims(shape, operands);
     if (merged.shape.length > MAX_DIMS) {
       throw new RangeError(`webgpu ${op}: views of shape [${shape.join(", ")}] need ${merged.shape.length} dims after merging contiguous ones; at most ${MAX_DIMS} are supported (reshape or copy the input first)`);
@@ -363,7 +425,7 @@ export class WebGPUBackend implements Backend {
     params[1] = nd;
     params[2] = allDense;
     params[3] = alpha;
-    operands.forEach((v, k) => (params[4 + k] = v.offset));
+    operands.forEach((v, k) => (params[4 + k] = v.offset - windows[k]!.base));
     params[8] = "code" in body ? body.code : 0;
     for (let d = 0; d < nd; d++) {
       params[12 + d] = merged.shape[d];
@@ -373,7 +435,7 @@ export class WebGPUBackend implements Backend {
     const key = `map ${what} ${exprType} ${outDtype} ${inputs.map((x) => `${x.dtype}/${x.as}`).join(" ")}`;
     const kernel = this.kernel(key, () =>
       mapShader(inputs, "expr" in body ? `  r = ${body.expr};` : tableBody(body.table === "unary" ? UNARY_WGSL : BINARY_WGSL, exprType), exprType, outDtype));
-    const buffers = [this.gpu(outBuf, op), ...views.map((v) => this.gpu(v.buf, op))];
+    const buffers = [windows[3]!.binding!, ...views.map((_, k) => windows[k]!.binding!)];
     const [gx, gy] = grid(Math.ceil(n / MAP_WORKGROUP));
     this.dispatch(op, kernel, params, buffers, [gx, gy], [3]);
   }
@@ -508,7 +570,23 @@ export class WebGPUBackend implements Backend {
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
-    this.dispatch("gather", this.kernel("gather", () => GATHER_SHADER), [outer, axisSize, inner, nIdx], [this.gpu(out, "gather"), this.gpu(x, "gather"), this.gpu(idx, "gather")], [gx, gy]);
+    const kernel = this.kernel("gather", () => GATHER_SHADER);
+    const outBinding = this.gpu(out, "gather"), idxBinding = this.gpu(idx, "gather");
+    const xBytes = outer * axisSize * inner * BYTES_PER_ELEMENT;
+    if (xBytes <= this.maxBindingBytes) {
+      this.dispatch("gather", kernel, [outer, axisSize, inner, nIdx, 0, axisSize, 1, 0], [outBinding, this.gpuAny(x, "gather"), idxBinding], [gx, gy]);
+      return out;
+    }
+    if (outer !== 1) this.gpu(x, "gather (past the first axis)"); // throws the size error
+    // A source larger than one binding: one pass per window of rows; each index is written by the pass holding its row.
+    const align = this.device.limits.minStorageBufferOffsetAlignment / BYTES_PER_ELEMENT;
+    const rowsPerWindow = Math.floor((this.maxBindingBytes / BYTES_PER_ELEMENT - align) / inner);
+    if (rowsPerWindow < 1) this.gpu(x, "gather");
+    for (let row0 = 0; row0 < axisSize; row0 += rowsPerWindow) {
+      const rows = Math.min(rowsPerWindow, axisSize - row0);
+      const w = this.windowFor(x, row0 * inner, (row0 + rows) * inner - 1, "gather")!;
+      this.dispatch("gather", kernel, [outer, axisSize, inner, nIdx, row0, rows, row0 === 0 ? 1 : 0, row0 * inner - w.base], [outBinding, w.binding, idxBinding], [gx, gy]);
+    }
     return out;
   }
 

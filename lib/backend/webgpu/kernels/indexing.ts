@@ -11,8 +11,17 @@ struct Params { outer: u32, axisSize: u32, inner: u32, nIdx: u32 }
 @group(0) @binding(2) var<storage, read> x: array<u32>;
 @group(0) @binding(3) var<storage, read> idx: array<i32>;`;
 
-/** out[o, j, i] = x[o, idx[j], i] (raw 32-bit copy: any dtype); out-of-range indices give 0. */
-export const GATHER_SHADER = /* wgsl */ `${PARAMS}
+/**
+ * out[o, j, i] = x[o, idx[j], i] (raw 32-bit copy: any dtype); out-of-range indices give 0. A source larger
+ * than one binding is gathered in passes over row windows [rowStart, rowStart + rowCount) bound at element
+ * xBase; the first pass also writes the zeros.
+ */
+export const GATHER_SHADER = /* wgsl */ `
+struct Params { outer: u32, axisSize: u32, inner: u32, nIdx: u32, rowStart: u32, rowCount: u32, firstPass: u32, xBase: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(0) @binding(2) var<storage, read> x: array<u32>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;
 @compute @workgroup_size(${INDEX_WORKGROUP})
 fn main(${ENTRY_BUILTINS}) {
   let e = ${LINEAR_GROUP} * ${INDEX_WORKGROUP}u + lid;
@@ -22,8 +31,10 @@ fn main(${ENTRY_BUILTINS}) {
   let o = e / (P.inner * P.nIdx);
   let k = idx[j];
   // Indices on the GPU cannot be checked by the host: out-of-range ones read as zeros.
-  if (k < 0 || u32(k) >= P.axisSize) { out[e] = 0u; return; }
-  out[e] = x[(o * P.axisSize + u32(k)) * P.inner + i];
+  if (k < 0 || u32(k) >= P.axisSize) { if (P.firstPass != 0u) { out[e] = 0u; } return; }
+  let row = u32(k) - P.rowStart;
+  if (u32(k) < P.rowStart || row >= P.rowCount) { if (P.firstPass != 0u) { out[e] = 0u; } return; }
+  out[e] = x[(o * P.axisSize + row) * P.inner + i + P.xBase];
 }`;
 
 /** out[o, a, i] = sum of g[o, j, i] over j with idx[j] == a (out-of-range indices contribute nothing). */
@@ -46,14 +57,14 @@ fn main(${ENTRY_BUILTINS}) {
 }`;
 }
 
-/** Writes the same 32-bit pattern everywhere. */
+/** Writes the same 32-bit pattern to elements [start, start + n) of the bound window. */
 export const FILL_SHADER = /* wgsl */ `
-struct Params { n: u32, bits: u32, pad0: u32, pad1: u32 }
+struct Params { n: u32, bits: u32, start: u32, pad0: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @compute @workgroup_size(${INDEX_WORKGROUP})
 fn main(${ENTRY_BUILTINS}) {
   let e = ${LINEAR_GROUP} * ${INDEX_WORKGROUP}u + lid;
   if (e >= P.n) { return; }
-  out[e] = P.bits;
+  out[e + P.start] = P.bits;
 }`;
