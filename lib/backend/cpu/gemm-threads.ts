@@ -65,16 +65,24 @@ export function parallelGemm(job: GemmJob, mainPart: () => void): void {
   for (const key of Object.keys(job) as (keyof GemmJob)[]) c[CTRL[key]] = job[key];
   Atomics.store(c, CTRL.state, STATE.job);
   Atomics.notify(c, CTRL.state);
-  mainPart();
+  try {
+    mainPart();
+  } finally {
+    // Even when this thread's part threw, the worker must finish before the control block is reused.
+    waitForWorker(c);
+  }
+  Atomics.store(c, CTRL.state, STATE.idle);
+}
+
+function waitForWorker(c: Int32Array): void {
   // Wait in slices so a dead worker cannot hang the caller forever.
   for (let waited = 0; ; waited += 50) {
     const s = Atomics.load(c, CTRL.state);
-    if (s === STATE.done) break;
+    if (s === STATE.done) return;
     if (s === STATE.failed || (disabled && waited > 1000)) {
       disabled = true;
       throw new Error("matmul: the CPU worker thread failed; set DAWNET_CPU_THREADS=1 to run single-threaded");
     }
     Atomics.wait(c, CTRL.state, s, 50);
   }
-  Atomics.store(c, CTRL.state, STATE.idle);
 }
