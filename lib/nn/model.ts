@@ -216,7 +216,7 @@ export class Model {
     this.metricIds = [...(args.metrics ?? [])];
     for (const m of this.metricIds) this.makeMetric(m); // validate names now, not at the first batch
     this.compileConfig = {
-      optimizer: typeof args.optimizer === "string" || args.optimizer === undefined ? { className: this.optimizer.className, config: this.optimizer.getConfig() } : { className: this.optimizer.className, config: this.optimizer.getConfig() },
+      optimizer: { className: this.optimizer.className, config: this.optimizer.getConfig() },
       loss: typeof args.loss === "string" ? args.loss : typeof args.loss === "function" ? null : { className: this.loss.className, config: this.loss.getConfig() },
       metrics: this.metricIds.map((m) => (typeof m === "string" ? m : null)),
     };
