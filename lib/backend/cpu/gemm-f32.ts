@@ -125,7 +125,7 @@ export function gemmF32(A: MatrixSource, B: MatrixSource, m: number, k: number, 
     const sharedA = { data: heap, offset: aOff + a.offset - aSpan.start, rowStride: a.rowStride, colStride: a.colStride };
     const sharedB = { data: heap, offset: bOff + b.offset - bSpan.start, rowStride: b.rowStride, colStride: b.colStride };
     parallelGemm(
-      { mode: 0, aOff: sharedA.offset, aRs: a.rowStride, aCs: a.colStride, bOff: sharedB.offset, bRs: b.rowStride, bCs: b.colStride, k, n, cOff, ldc, rowStart: split, rowEnd: m, scratch },
+      { mode: 0, aOff: sharedA.offset, aRs: a.rowStride, aCs: a.colStride, bOff: sharedB.offset, bRs: b.rowStride, bCs: b.colStride, k, n, cOff, ldc, rowStart: split, rowEnd: m, scratch, blockRows: 0 },
       () => gemmBlocked(t, rt.macro, rt.heap(), sharedA, sharedB, k, n, cOff, ldc, 0, split, 0),
     );
   } else {
@@ -143,9 +143,11 @@ export function gemmF32(A: MatrixSource, B: MatrixSource, m: number, k: number, 
     const lda = aTransposed ? m : k;
     const kernel = aTransposed ? rt.directTransA : rt.direct;
     if (parallel) {
+      // Both threads take row blocks from a shared counter (at least ~8 blocks, so a busy core cannot stall the other).
+      const blockRows = Math.min(t.mc, Math.max(t.mr, roundUp(Math.ceil(m / 8), t.mr)));
       parallelGemm(
-        { mode: aTransposed ? 2 : 1, aOff, aRs: lda, aCs: 1, bOff, bRs: n, bCs: 1, k, n, cOff, ldc, rowStart: split, rowEnd: m, scratch },
-        () => gemmDirect(t, kernel, aOff, lda, bOff, n, k, n, cOff, ldc, 0, split, aTransposed),
+        { mode: aTransposed ? 2 : 1, aOff, aRs: lda, aCs: 1, bOff, bRs: n, bCs: 1, k, n, cOff, ldc, rowStart: 0, rowEnd: m, scratch, blockRows },
+        (claim) => gemmDirect(t, kernel, aOff, lda, bOff, n, k, n, cOff, ldc, 0, m, aTransposed, blockRows, claim),
       );
     } else gemmDirect(t, kernel, aOff, lda, bOff, n, k, n, cOff, ldc, 0, m, aTransposed);
   }

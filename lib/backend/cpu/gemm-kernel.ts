@@ -179,26 +179,32 @@ export type DirectFn = (a: number, ldaBytes: number, b: number, ldbBytes: number
 
 /**
  * C[rows, 0:n] = A[rows, 0:k] · B[0:k, 0:n] (C need not be cleared) with A (row stride lda) and B (row stride ldb) row-major in the heap,
- * for rows [rowStart, rowEnd) (rowStart a multiple of mr): cache-blocked like gemmBlocked, but nothing is packed.
+ * for rows [rowStart, rowEnd) (rowStart a multiple of mr), cache-blocked like gemmBlocked but with nothing packed.
+ * Rows go in blocks of `blockRows` (a multiple of mr); with `claim`, the blocks are taken from a counter shared
+ * with another thread (claim() returns the next block number), so two threads balance themselves.
  * A needs mr−1 rows of readable slack after row m−1, B nr floats after its last row; C as for gemmBlocked.
  * With aTransposed, A is stored as Aᵀ [k, m] (row stride lda) and needs mr floats of slack, and `direct` is gemm_direct_ta.
  */
 export function gemmDirect(
   t: GemmTiling, direct: DirectFn, aOff: number, lda: number, bOff: number, ldb: number, k: number, n: number,
   cOff: number, ldc: number, rowStart: number, rowEnd: number, aTransposed = false,
+  blockRows = t.mc, claim?: () => number,
 ): void {
-  const { mr, nr, mc: MC, kc: KC, nc: NC } = t;
-  for (let jc = 0; jc < n; jc += NC) {
-    const nPanels = Math.ceil(Math.min(NC, n - jc) / nr);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = Math.min(KC, k - pc);
-      for (let ic = rowStart; ic < rowEnd; ic += MC) {
-        const mPanels = Math.ceil(Math.min(MC, rowEnd - ic) / mr);
+  const { mr, nr, kc: KC, nc: NC } = t;
+  const blocks = Math.ceil((rowEnd - rowStart) / blockRows);
+  const runBlock = (ic: number) => {
+    const mPanels = Math.ceil(Math.min(blockRows, rowEnd - ic) / mr);
+    for (let jc = 0; jc < n; jc += NC) {
+      const nPanels = Math.ceil(Math.min(NC, n - jc) / nr);
+      for (let pc = 0; pc < k; pc += KC) {
+        const kc = Math.min(KC, k - pc);
         const aAt = aTransposed ? aOff + pc * lda + ic : aOff + ic * lda + pc;
         direct(aAt * 4, lda * 4, (bOff + pc * ldb + jc) * 4, ldb * 4, (cOff + ic * ldc + jc) * 4, ldc * 4, mPanels, nPanels, kc, pc > 0 ? 1 : 0);
       }
     }
-  }
+  };
+  if (!claim) for (let b = 0; b < blocks; b++) runBlock(rowStart + b * blockRows);
+  else for (let b = claim(); b < blocks; b = claim()) runBlock(rowStart + b * blockRows);
 }
 
 export type MacroFn = (a: number, b: number, c: number, ldcBytes: number, mPanels: number, nPanels: number, kcPad: number, accumulate: number) => void;

@@ -17,7 +17,9 @@ export const CTRL = {
   aOff: 1, aRs: 2, aCs: 3, bOff: 4, bRs: 5, bCs: 6, k: 7, n: 8, cOff: 9, ldc: 10, rowStart: 11, rowEnd: 12, scratch: 13,
   /** 0: packed (gemmBlocked over strided A/B in the heap), 1: direct (gemmDirect, row strides aRs/bRs), 2: direct with Aᵀ stored. */
   mode: 14,
-  size: 16,
+  /** Direct modes: rows per claimed block, and the shared counter of the next block to claim. */
+  blockRows: 15, nextBlock: 16,
+  size: 20,
 } as const;
 
 /** One thread's share of a product; offsets and strides count floats in the shared heap. */
@@ -25,6 +27,12 @@ export interface GemmJob {
   mode: 0 | 1 | 2;
   aOff: number; aRs: number; aCs: number; bOff: number; bRs: number; bCs: number;
   k: number; n: number; cOff: number; ldc: number; rowStart: number; rowEnd: number; scratch: number;
+  blockRows: number;
+}
+
+/** The next row block of the current direct job, for whichever thread asks first. */
+export function claimBlock(c: Int32Array): number {
+  return Atomics.add(c, CTRL.nextBlock, 1);
 }
 export const STATE = { starting: 0, idle: 1, job: 2, done: 3, failed: 4 } as const;
 
@@ -59,14 +67,18 @@ export function startWorker(rt: GemmRuntime): void {
   ctrl = c;
 }
 
-/** Runs `job` on the worker and `mainPart` (the other rows) here, then waits for both. */
-export function parallelGemm(job: GemmJob, mainPart: () => void): void {
+/**
+ * Runs `job` on the worker and `mainPart` here, then waits for both. Packed jobs split rows statically (the
+ * worker's range is in the job); direct jobs share row blocks through claimBlock(), which `mainPart` gets.
+ */
+export function parallelGemm(job: GemmJob, mainPart: (claim: () => number) => void): void {
   const c = ctrl!;
   for (const key of Object.keys(job) as (keyof GemmJob)[]) c[CTRL[key]] = job[key];
+  Atomics.store(c, CTRL.nextBlock, 0);
   Atomics.store(c, CTRL.state, STATE.job);
   Atomics.notify(c, CTRL.state);
   try {
-    mainPart();
+    mainPart(() => claimBlock(c));
   } finally {
     // Even when this thread's part threw, the worker must finish before the control block is reused.
     waitForWorker(c);

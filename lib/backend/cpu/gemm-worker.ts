@@ -2,7 +2,7 @@
 import { workerData } from "node:worker_threads";
 import { gemmBlocked, gemmDirect, type DirectFn, type MacroFn } from "./gemm-kernel.js";
 import { wasm } from "./wasm-assembler.js";
-import { CTRL, STATE, type WorkerInit } from "./gemm-threads.js";
+import { claimBlock, CTRL, STATE, type WorkerInit } from "./gemm-threads.js";
 
 const { memory, module, tiling, ctrl: sab } = workerData as WorkerInit;
 const ctrl = new Int32Array(sab);
@@ -30,7 +30,7 @@ for (;;) {
       const aTransposed = c[CTRL.mode] === 2;
       gemmDirect(
         tiling, aTransposed ? directTransA : direct, c[CTRL.aOff], c[CTRL.aRs], c[CTRL.bOff], c[CTRL.bRs], c[CTRL.k], c[CTRL.n],
-        c[CTRL.cOff], c[CTRL.ldc], c[CTRL.rowStart], c[CTRL.rowEnd], aTransposed,
+        c[CTRL.cOff], c[CTRL.ldc], c[CTRL.rowStart], c[CTRL.rowEnd], aTransposed, c[CTRL.blockRows], () => claimBlock(c),
       );
     } else gemmBlocked(
       tiling, macro, heap,
