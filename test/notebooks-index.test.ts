@@ -32,8 +32,8 @@ test("stated results are parsed from 'What you should see' paragraphs only", () 
   );
 });
 
-test("printed values: the last 'label: number' wins, labels must match whole", () => {
-  const text = "test accuracy: 0.5\nval test accuracy: 0.1\ntest accuracy: 0.97 after 5 epochs\nerror: 1.2e-7\n";
+test("printed values: the last 'label: number' starting a line wins", () => {
+  const text = "test accuracy: 0.5\nval test accuracy: 0.1\ntest accuracy: 0.97 after 5 epochs\nerror: 1.2e-7\nFashion-MNIST test accuracy: 0.7\n";
   assert.is(printedValue(text, "test accuracy"), 0.97);
   assert.is(printedValue(text, "error"), 1.2e-7);
   assert.is(printedValue(text, "loss"), undefined);

@@ -105,9 +105,9 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** The last number printed as `LABEL: NUMBER`, or undefined. */
+/** The last number printed as `LABEL: NUMBER` at the start of a line, or undefined. */
 export function printedValue(text: string, label: string): number | undefined {
-  const re = new RegExp(`(?:^|[^A-Za-z])${escapeRegExp(label)}:\\s*(-?(?:\\d+\\.?\\d*|\\.\\d+)(?:e[+-]?\\d+)?|NaN|-?Infinity)`, "gm");
+  const re = new RegExp(`^[ \\t]*${escapeRegExp(label)}:\\s*(-?(?:\\d+\\.?\\d*|\\.\\d+)(?:e[+-]?\\d+)?|NaN|-?Infinity)`, "gm");
   let last: number | undefined;
   for (const m of text.matchAll(re)) last = Number(m[1]);
   return last;
@@ -139,9 +139,18 @@ export function notebookProblems(nb: Notebook): string[] {
   for (const claim of statedClaims(nb)) {
     const value = printedValue(text, claim.label);
     if (value === undefined) problems.push(`the text promises ${claim.text} but no cell printed "${claim.label}: <number>"`);
-    else if (!holds(value, claim)) problems.push(`the text promises ${claim.text} but the notebook printed "${claim.label}: ${value}"`);
+    else if (!holds(value, claim)) {
+      problems.push(`the text promises ${claim.text} but the notebook printed "${claim.label}: ${value}"; that cell printed:\n${cellPrinting(nb, claim.label)}`);
+    }
   }
   return problems;
+}
+
+/** The text of the last cell that printed `label:` (for failure messages), indented and truncated. */
+function cellPrinting(nb: Notebook, label: string): string {
+  const cell = [...nb.cells].reverse().find((c) => printedValue(printedText({ metadata: {}, cells: [c] }), label) !== undefined);
+  const text = cell ? printedText({ metadata: {}, cells: [cell] }) : "";
+  return text.slice(-1500).split("\n").map((line) => `      ${line}`).join("\n");
 }
 
 /** Problems in a committed notebook: it must show its outputs on GitHub, without errors, and stay small. */
