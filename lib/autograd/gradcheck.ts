@@ -2,7 +2,7 @@
  * Gradient checking: compares autograd with central finite differences, in float64 on the CPU backend.
  * The function may return any shape; it is reduced with fixed random weights so every output counts.
  */
-import { loadBackend } from "../backend/registry.js";
+import { loadBackend, withBackend } from "../backend/registry.js";
 import { fmt } from "../shape.js";
 import { Tensor } from "../tensor.js";
 import { fromBuf } from "../ops/core.js";
@@ -35,15 +35,20 @@ function toF64(b: Backend, values: (number[] | Float64Array | Int32Array)[], sha
 
 /**
  * Throws with the worst mismatch when autograd and finite differences disagree; returns the max error.
- * Inputs are read, converted to float64 on the CPU backend, and never modified.
+ * Inputs are read, converted to float64 on the CPU backend, and never modified; `f` runs with the CPU
+ * backend current, so tensors it creates itself (constants, indices) live there too.
  */
 export async function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): Promise<number> {
+  const cpuBackend = (cpu ??= await loadBackend("cpu"));
+  const values = await Promise.all(inputs.map(async (t) => Float64Array.from(await t.data())));
+  return withBackend(cpuBackend, () => check(f, inputs, values, opts));
+}
+
+function check(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], values: Float64Array[], opts: GradcheckOptions): number {
   const eps = opts.eps ?? 1e-6, atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-4;
-  cpu ??= await loadBackend("cpu");
-  const b = cpu;
+  const b = cpu!;
   const shapes = inputs.map((t) => [...t.shape]);
   const dtypes = inputs.map((t) => t.dtype);
-  const values = await Promise.all(inputs.map(async (t) => Float64Array.from(await t.data())));
   const wrt = opts.wrt ?? inputs.map((t, i) => (t.dtype === "float32" || t.dtype === "float64" ? i : -1)).filter((i) => i >= 0);
 
   // Fixed random projection of the output so non-scalar outputs are checked in every element.

@@ -63,6 +63,17 @@ export async function setBackend(name: string): Promise<void> {
   current = await loadBackend(name);
 }
 
+/** Runs `fn` with `backend` as the backend for new tensors (synchronously), then restores the previous one. */
+export function withBackend<T>(backend: Backend, fn: () => T): T {
+  const prev = current;
+  current = backend;
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}
+
 export function getBackend(): string {
   return currentBackend().name;
 }
