@@ -30,11 +30,14 @@ export const notebookGroups: Record<string, string[]> = {
   ],
   models: [
     "05-first-keras-model.ipynb",
-    "06-mnist-mlp.ipynb",
-    "07-convolutional-networks.ipynb",
     "08-overfitting.ipynb",
     "09-recurrent-networks.ipynb",
     "10-autoencoders.ipynb",
+  ],
+  // The image-model chapters are the slowest (CNNs on the CPU): a file of their own balances the runner.
+  vision: [
+    "06-mnist-mlp.ipynb",
+    "07-convolutional-networks.ipynb",
     "11-explaining-a-cnn.ipynb",
   ],
 };
