@@ -480,8 +480,9 @@ export class Model {
           reporter.onBatchEnd(step - 1, fresh, step);
           for (const cb of batchEnd) await cb.onBatchEnd!(step - 1, { ...batchLogs });
           if (kernelInterrupted()) {
+            // The kernel resets the flag when the cell ends (kernel/README.md): resetting it here would let
+            // the rest of the cell, e.g. the next fit() in a loop, keep training.
             interruptedBy = "the kernel's interrupt";
-            (globalThis as Record<symbol, unknown>)[interruptSymbol] = false;
             this.stopTraining = true;
           }
           if (this.stopTraining) break;
