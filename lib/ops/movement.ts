@@ -266,6 +266,12 @@ function checkIndices(op: string, idx: Tensor, size: number): void {
 export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0): Tensor {
   const a = normAxis("gather", axis, x.ndim);
   const b = backendOf("gather", x);
+  if (!(indices instanceof Tensor)) {
+    // Host indices are checked here on every backend (tensor indices only where the backend reads synchronously).
+    indices.forEach((v, i) => {
+      if (!Number.isInteger(v) || v < 0 || v >= x.shape[a]) throw new RangeError(`gather: index ${v} at position ${i} is out of range for an axis of size ${x.shape[a]}`);
+    });
+  }
   let idx = indices instanceof Tensor ? indices : fromBuf(b, b.upload(Int32Array.from(indices), "int32"), [indices.length], "int32");
   if (idx.dtype !== "int32") {
     if (isFloat(idx.dtype)) throw new TypeError(`gather: indices must be int32, got ${idx.dtype}; cast them with idx.cast("int32")`);
