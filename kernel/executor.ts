@@ -85,6 +85,24 @@ interface TsModule {
   transpileModule(input: string, options: { compilerOptions: Record<string, unknown> }): { outputText: string };
   isAwaitExpression(node: TsNode): boolean;
   isForOfStatement(node: TsNode): boolean;
+  isShorthandPropertyAssignment(node: TsNode): node is TsNode & { name: TsNode & { end: number; text: string } };
+}
+
+/**
+ * `{ paths }` → `{ paths: paths }`. tslab rewrites names declared by earlier cells to `exports.x`, which
+ * a shorthand property cannot hold (it threw "x is not defined"); the long form means the same.
+ */
+export function expandShorthandProperties(code: string): string {
+  const file = ts.createSourceFile("cell.ts", code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const inserts: { at: number; text: string }[] = [];
+  const visit = (node: TsNode) => {
+    if (ts.isShorthandPropertyAssignment(node)) inserts.push({ at: node.name.end, text: `: ${node.name.text}` });
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  let out = code;
+  for (const { at, text } of inserts.sort((a, b) => b.at - a.at)) out = out.slice(0, at) + text + out.slice(at);
+  return out;
 }
 
 export interface CellError {
@@ -342,7 +360,7 @@ export class CellExecutor {
 
     let converted: ConvertResult;
     try {
-      converted = this.converter.convert(this.prevDecl, code);
+      converted = this.converter.convert(this.prevDecl, expandShorthandProperties(code));
     } catch (err) {
       return { status: "error", interrupted: false, ...errorFromException(err) };
     }
