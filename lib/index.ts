@@ -41,7 +41,7 @@ export {
 export * as viz from "./viz/index.js";
 export {
   Chart, setStaticFormat, lineChart, lossCurve, liveLossCurve, LiveChart, heatmap, confusionMatrix, imageGrid, convFilters, featureMaps,
-  gradCamOverlay, gradCam, gradCamMaps, saliencyMaps, histogram, activationPlot, scatter, decisionBoundary, surface3d, contour,
+  gradCamOverlay, gradCam, gradCamMaps, saliencyMaps, plotModel, histogram, activationPlot, scatter, decisionBoundary, surface3d, contour,
 } from "./viz/index.js";
 
 // ---- Keras-style models, optimizers, model files ----

@@ -12,3 +12,4 @@ export { contourSegments, contourPolylines, type Segment, type Polyline } from "
 export { surface3d, contour, type SurfaceInput, type SurfaceOptions, type SurfacePath, type Grid } from "./surface.js";
 export { PlotlyChart, resetPlotlyInline, type PlotlyFigure } from "./plotly.js";
 export { gradCam, gradCamMaps, saliencyMaps, type CamModel, type CamLayer, type GradCamMapOptions } from "./gradcam.js";
+export { plotModel, type DiagramModel, type DiagramLayer } from "./diagram.js";
