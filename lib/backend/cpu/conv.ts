@@ -136,88 +136,70 @@ export function conv2dGradFilterCpu(x: Arr, dy: Arr, out: Arr, p: Conv2dParams):
 
 // ---- float64 (and reference) loops ----
 
-function conv2dLoops(x: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
+/**
+ * Calls fn(go, xo, wo) for every output position and every filter tap that lands inside the input:
+ * go indexes the output/dy pixel [.., cout], xo the input pixel [.., cin], wo the filter tap [.., cin, cout].
+ */
+function forEachTap(p: Conv2dParams, fn: (go: number, xo: number, wo: number) => void): void {
   const { n, h, w: W, cin, kh, kw, cout, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
-  const acc = new Float64Array(cout);
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < oh; oy++)
       for (let ox = 0; ox < ow; ox++) {
-        acc.fill(0);
+        const go = ((b * oh + oy) * ow + ox) * cout;
         for (let ky = 0; ky < kh; ky++) {
           const iy = oy * strideH + ky * dilationH - padTop;
           if (iy < 0 || iy >= h) continue;
           for (let kx = 0; kx < kw; kx++) {
             const ix = ox * strideW + kx * dilationW - padLeft;
             if (ix < 0 || ix >= W) continue;
-            const xo = ((b * h + iy) * W + ix) * cin;
-            const wo = (ky * kw + kx) * cin * cout;
-            for (let c = 0; c < cin; c++) {
-              const xv = x[xo + c];
-              if (xv === 0) continue;
-              const wr = wo + c * cout;
-              for (let o = 0; o < cout; o++) acc[o] += xv * w[wr + o];
-            }
+            fn(go, ((b * h + iy) * W + ix) * cin, (ky * kw + kx) * cin * cout);
           }
         }
-        const oo = ((b * oh + oy) * ow + ox) * cout;
-        for (let o = 0; o < cout; o++) out[oo + o] = acc[o];
       }
+}
+
+function conv2dLoops(x: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
+  const { cin, cout } = p;
+  const acc = new Float64Array(out.length);
+  forEachTap(p, (go, xo, wo) => {
+    for (let c = 0; c < cin; c++) {
+      const xv = x[xo + c];
+      if (xv === 0) continue;
+      const wr = wo + c * cout;
+      for (let o = 0; o < cout; o++) acc[go + o] += xv * w[wr + o];
+    }
+  });
+  out.set(acc);
 }
 
 /** dx = conv2d^T(dy, w), shape [n, h, w, cin]. */
 function conv2dGradInputLoops(dy: Arr, w: Arr, out: Arr, p: Conv2dParams): void {
-  const { n, h, w: W, cin, kh, kw, cout, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
+  const { cin, cout } = p;
   const acc = new Float64Array(out.length);
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++) {
-        const go = ((b * oh + oy) * ow + ox) * cout;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * strideH + ky * dilationH - padTop;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * strideW + kx * dilationW - padLeft;
-            if (ix < 0 || ix >= W) continue;
-            const xo = ((b * h + iy) * W + ix) * cin;
-            const wo = (ky * kw + kx) * cin * cout;
-            for (let c = 0; c < cin; c++) {
-              let s = 0;
-              const wr = wo + c * cout;
-              for (let o = 0; o < cout; o++) s += dy[go + o] * w[wr + o];
-              acc[xo + c] += s;
-            }
-          }
-        }
-      }
-  for (let i = 0; i < out.length; i++) out[i] = acc[i];
+  forEachTap(p, (go, xo, wo) => {
+    for (let c = 0; c < cin; c++) {
+      let s = 0;
+      const wr = wo + c * cout;
+      for (let o = 0; o < cout; o++) s += dy[go + o] * w[wr + o];
+      acc[xo + c] += s;
+    }
+  });
+  out.set(acc);
 }
 
 /** dw = sum over batch and positions of x ⊗ dy; out shape [kh, kw, cin, cout]. */
 function conv2dGradFilterLoops(x: Arr, dy: Arr, out: Arr, p: Conv2dParams): void {
-  const { n, h, w: W, cin, kh, kw, cout, oh, ow, strideH, strideW, dilationH, dilationW, padTop, padLeft } = p;
+  const { cin, cout } = p;
   const acc = new Float64Array(out.length);
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++) {
-        const go = ((b * oh + oy) * ow + ox) * cout;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * strideH + ky * dilationH - padTop;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * strideW + kx * dilationW - padLeft;
-            if (ix < 0 || ix >= W) continue;
-            const xo = ((b * h + iy) * W + ix) * cin;
-            const wo = (ky * kw + kx) * cin * cout;
-            for (let c = 0; c < cin; c++) {
-              const xv = x[xo + c];
-              if (xv === 0) continue;
-              const wr = wo + c * cout;
-              for (let o = 0; o < cout; o++) acc[wr + o] += xv * dy[go + o];
-            }
-          }
-        }
-      }
-  for (let i = 0; i < out.length; i++) out[i] = acc[i];
+  forEachTap(p, (go, xo, wo) => {
+    for (let c = 0; c < cin; c++) {
+      const xv = x[xo + c];
+      if (xv === 0) continue;
+      const wr = wo + c * cout;
+      for (let o = 0; o < cout; o++) acc[wr + o] += xv * dy[go + o];
+    }
+  });
+  out.set(acc);
 }
 
 

@@ -7,7 +7,7 @@
  */
 import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, ReduceOp, UnaryOp, View } from "../backend.js";
 import { newArray, type DType, type TypedArray } from "../../dtype.js";
-import { sizeOf } from "../../shape.js";
+import { contiguousStrides, sizeOf } from "../../shape.js";
 import { gpuContext, type GpuContext } from "./device.js";
 import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
@@ -71,16 +71,6 @@ function elementRange(shape: readonly number[], strides: readonly number[], offs
     else hi += span;
   }
   return [lo, hi];
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = acc;
-    acc *= shape[d];
-  }
-  return strides;
 }
 
 export class WebGPUBackend implements Backend {
