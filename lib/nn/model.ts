@@ -426,11 +426,11 @@ export class Model {
       cb.setModel?.(this);
       cb.setParams?.(params);
     }
-    const reporter = new ProgressReporter(progressMode(verbose), epochs, steps);
+    const reporter = new ProgressReporter(progressMode(verbose), epochs, steps, undefined, { validation: validation !== null });
     await reporter.start();
     const batchBegin = callbacks.filter((c) => c.onBatchBegin);
     const batchEnd = callbacks.filter((c) => c.onBatchEnd);
-    const wantBatchLogs = batchEnd.length > 0 || reporter.mode === "bar" || reporter.mode === "notebook";
+    // Batch callbacks get logs every readEvery batches; the progress display reads only when it redraws.
     const readEvery = callbacks.some((c) => c.needsEveryBatch) ? 1 : Math.max(1, args.logEvery ?? (getBackend() === "cpu" ? 1 : 20));
 
     this.trainMetrics.forEach((m) => m.dispose());
@@ -473,11 +473,12 @@ export class Model {
           }
           step++;
           let fresh: Logs | null = null;
-          if (wantBatchLogs && (step % readEvery === 0 || step === steps)) {
+          if ((batchEnd.length > 0 && (step % readEvery === 0 || step === steps)) || reporter.due()) {
             fresh = await this.readLogs(this.lossSum, seen, this.trainMetrics);
             batchLogs = fresh;
           }
-          reporter.onBatchEnd(step - 1, fresh, step);
+          const drawing = reporter.onBatchEnd(step - 1, fresh, step);
+          if (drawing) await drawing;
           for (const cb of batchEnd) await cb.onBatchEnd!(step - 1, { ...batchLogs });
           if (kernelInterrupted()) {
             // The kernel resets the flag when the cell ends (kernel/README.md): resetting it here would let
@@ -497,7 +498,8 @@ export class Model {
           for (const [k, val] of Object.entries(v)) logs[`val_${k}`] = val;
         }
         for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-        reporter.onEpochEnd(epoch, logs, step);
+        const drawing = reporter.onEpochEnd(epoch, logs, step);
+        if (drawing) await drawing;
         if (this.stopTraining) {
           if (interruptedBy) reporter.note(`Training interrupted by ${interruptedBy} at epoch ${epoch + 1}, batch ${step}; the weights are those after that batch.`);
           break;

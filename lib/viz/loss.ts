@@ -4,6 +4,8 @@ import { Chart, VegaLiteChart, mimebundleSymbol, staticImage, type DisplayBundle
 import { fmt } from "./data.js";
 import { DatasetViewRenderer, preloadVega, type VegaLiteSpec } from "./render.js";
 
+export { preloadVega } from "./render.js";
+
 /** `model.fit`'s History: per-epoch logs plus the epoch indices (0-based, like Keras). */
 export interface HistoryLike {
   history: { [metric: string]: number[] };
@@ -77,6 +79,12 @@ export interface LossCurveOptions {
   metrics?: string[];
   width?: number;
   height?: number;
+  /**
+   * Series in the legend even before they have data ("train", "validation", "train (batch)",
+   * "train (batch, smoothed)"): a live chart that knows them from the start keeps one legend and
+   * never recompiles its view when the first epoch ends.
+   */
+  series?: string[];
 }
 
 function isHistoryLike(x: unknown): x is HistoryLike {
@@ -97,7 +105,7 @@ function metricOrder(keys: Iterable<string>): string[] {
 /** The spec shared by lossCurve and LiveChart: one panel per metric, train vs validation (and batches). */
 function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions): VegaLiteSpec {
   const metrics = options.metrics ?? metricOrder(rows.map((r) => r.metric));
-  const present = SERIES_ORDER.filter((s) => rows.some((r) => r.series === s));
+  const present = SERIES_ORDER.filter((s) => rows.some((r) => r.series === s) || options.series?.includes(s));
   const color = {
     field: "series",
     type: "nominal",
@@ -224,6 +232,8 @@ export class LiveChart extends Chart {
   private readonly epochs: { epoch: number; step: number; logs: Record<string, number> }[] = [];
   private stepsPerEpoch: number | undefined;
   private globalStep = 0;
+  /** Global step count at the last epoch's end. */
+  private epochBase = 0;
   private intervalMs: number;
   private lastRenderEnd = -Infinity;
   private rendering: Promise<void> | null = null;
@@ -241,8 +251,11 @@ export class LiveChart extends Chart {
   }
 
   /** Records one batch's logs (`step` is the batch index within the epoch, as in Keras). */
-  onBatchEnd(_step: number, logs: Record<string, number> = {}): void {
-    this.globalStep++;
+  onBatchEnd(step: number, logs: Record<string, number> = {}): void {
+    // Batches may be reported sparsely (fit reads logs only when its display redraws): place each at
+    // its own step within the epoch; a step that does not advance (a caller's own counting) counts as one more.
+    const global = this.epochBase + step + 1;
+    this.globalStep = Number.isFinite(global) && global > this.globalStep ? global : this.globalStep + 1;
     this.batches.push({ step: this.globalStep, logs: numericLogs(logs) });
     this.requestRender();
   }
@@ -250,6 +263,7 @@ export class LiveChart extends Chart {
   /** Records one epoch's logs (`epoch` 0-based; `val_*` keys become the validation curve). */
   onEpochEnd(epoch: number, logs: Record<string, number> = {}): void {
     if (this.stepsPerEpoch === undefined && this.globalStep > 0) this.stepsPerEpoch = this.globalStep / (epoch + 1);
+    this.epochBase = this.globalStep;
     this.epochs.push({ epoch, step: this.globalStep, logs: numericLogs(logs) });
     this.requestRender();
   }

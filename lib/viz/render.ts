@@ -82,36 +82,61 @@ export async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
   return renderer.render().asPng();
 }
 
+type DatasetView = { data(name: string, values: unknown[]): unknown; runAsync(): Promise<unknown>; toSVG(): Promise<string>; finalize(): void };
+
 /**
  * Renders a sequence of specs that differ only in their top-level `datasets` (a live chart's redraws):
- * the vega view is compiled once per spec structure and later redraws only swap the data in.
+ * the vega view is compiled once per spec structure and later redraws only swap the data in. Views are
+ * shared by every renderer in the process (the last few structures), so the next fit()'s chart does not
+ * compile again; renders are serialized because they share views.
  */
 export class DatasetViewRenderer {
-  private signature = "";
-  private view: { data(name: string, values: unknown[]): unknown; runAsync(): Promise<unknown>; toSVG(): Promise<string>; finalize(): void } | null = null;
+  private static readonly views = new Map<string, DatasetView>();
+  private static queue: Promise<unknown> = Promise.resolve();
+  /** Views compiled so far in this process (each ~50-150 ms; the tests check that redraws do not compile). */
+  static compiles = 0;
 
-  private queue: Promise<unknown> = Promise.resolve();
-
-  /** Renders one spec; calls are serialized because they share one view. */
+  /** Renders one spec. */
   render(spec: VegaLiteSpec): Promise<string> {
-    const result = this.queue.then(() => this.renderNow(spec));
-    this.queue = result.catch(() => undefined);
+    const result = DatasetViewRenderer.queue.then(() => renderWithCachedView(spec));
+    DatasetViewRenderer.queue = result.catch(() => undefined);
     return result;
   }
 
-  private async renderNow(spec: VegaLiteSpec): Promise<string> {
-    const datasets = (spec.datasets ?? {}) as Record<string, unknown[]>;
-    const signature = JSON.stringify({ ...spec, datasets: Object.keys(datasets) });
-    if (signature !== this.signature || !this.view) {
-      const { vega } = await loadVega();
-      const compiled = await compileVegaLite(spec);
-      this.view?.finalize();
-      this.view = new vega.View(vega.parse(compiled as Parameters<typeof vega.parse>[0]), { renderer: "none" });
-      this.signature = signature;
-    } else {
-      for (const [name, values] of Object.entries(datasets)) this.view.data(name, values);
+  /** @internal */
+  static view(signature: string): DatasetView | undefined {
+    const view = this.views.get(signature);
+    if (view) {
+      this.views.delete(signature); // most recently used last
+      this.views.set(signature, view);
     }
-    await this.view.runAsync();
-    return this.view.toSVG();
+    return view;
   }
+
+  /** @internal */
+  static store(signature: string, view: DatasetView): void {
+    this.views.set(signature, view);
+    this.compiles++;
+    while (this.views.size > 4) {
+      const [oldest, old] = this.views.entries().next().value as [string, DatasetView];
+      this.views.delete(oldest);
+      old.finalize();
+    }
+  }
+}
+
+async function renderWithCachedView(spec: VegaLiteSpec): Promise<string> {
+  const datasets = (spec.datasets ?? {}) as Record<string, unknown[]>;
+  const signature = JSON.stringify({ ...spec, datasets: Object.keys(datasets) });
+  let view = DatasetViewRenderer.view(signature);
+  if (!view) {
+    const { vega } = await loadVega();
+    const compiled = await compileVegaLite(spec);
+    view = new vega.View(vega.parse(compiled as Parameters<typeof vega.parse>[0]), { renderer: "none" }) as unknown as DatasetView;
+    DatasetViewRenderer.store(signature, view);
+  } else {
+    for (const [name, values] of Object.entries(datasets)) view.data(name, values);
+  }
+  await view.runAsync();
+  return view.toSVG();
 }
