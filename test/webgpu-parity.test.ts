@@ -282,10 +282,17 @@ it("gather and scatterAdd: repeated indices, outer/inner dims, any dtype", async
     const x = pair(randomData(dtype, 3 * 5 * 2), dtype);
     await expectClose(`gather ${dtype}`, cpu.gather(x.cpu, dtype, idx.cpu, 3, 5, 2, 5), gpu!.gather(x.gpu, dtype, idx.gpu, 3, 5, 2, 5), dtype, 30);
   }
-  // Indices on the device cannot be checked by the ops layer: out-of-range ones gather zeros.
-  const wild = gpu!.upload(Int32Array.from([1, -1, 5, 0]), "int32");
+  // Out-of-range indices on the device read nothing (zeros) and raise at the next read (test/webgpu-index-errors.test.ts).
+  const wild = gpu!.upload(Int32Array.from([1, -1, 3, 0]), "int32");
   const src = gpu!.upload(Float32Array.from([10, 20, 30, 40, 50]), "float32");
-  assert.equal(Array.from(await gpu!.read(gpu!.gather(src, "float32", wild, 1, 5, 1, 4), "float32", 4)), [20, 0, 0, 10]);
+  const wildOut = gpu!.gather(src, "float32", wild, 1, 5, 1, 4);
+  try {
+    await gpu!.read(wildOut, "float32", 4);
+    assert.unreachable("an out-of-range index did not raise at the read");
+  } catch (e) {
+    assert.match((e as Error).message, /^gather: index -1 at position 1 is out of range for an axis of size 5/);
+  }
+  assert.equal(Array.from(await gpu!.read(wildOut, "float32", 4)), [20, 0, 40, 10]);
   for (const dtype of ["float32", "int32"] as DType[]) {
     const g = pair(randomData(dtype, 3 * 5 * 2), dtype);
     await expectClose(`scatterAdd ${dtype}`, cpu.scatterAdd(g.cpu, dtype, idx.cpu, 3, 6, 2, 5), gpu!.scatterAdd(g.gpu, dtype, idx.gpu, 3, 6, 2, 5), dtype, 36, { atol: 1e-5 });

@@ -14,7 +14,9 @@ import { idleWait } from "./idle-wait.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
 import { CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, REDUCE_TREE_MIN_R, cumsumShader, reduceEmptyValue, reduceOutDType, reduceShader } from "./kernels/reduce.js";
 import { MATMUL_DIRECT_TILE, MATMUL_TILE, matmulDirectShader, matmulShader, type MatmulA } from "./kernels/matmul.js";
-import { FILL_SHADER, GATHER_SHADER, INDEX_WORKGROUP, scatterAddShader } from "./kernels/indexing.js";
+import {
+  CHECK_INDICES_SHADER, FILL_SHADER, GATHER_SHADER, INDEX_STATUS_BINDING, INDEX_STATUS_WORDS, INDEX_WORKGROUP, scatterAddShader,
+} from "./kernels/indexing.js";
 import {
   CONV2D_GRAD_FILTER_SHADER, CONV2D_GRAD_INPUT_SHADER, CONV2D_SHADER, CONV_WORKGROUP, POOL2D_GRAD_SHADER, POOL2D_SHADER,
 } from "./kernels/conv.js";
@@ -40,10 +42,36 @@ const BYTES_PER_ELEMENT = 4;
 const MAX_CACHED_BIND_GROUPS = 512;
 const SHADER_STAGE_COMPUTE = 0x4;
 
-interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutSize: number; id: number }
+interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutSize: number; id: number; checksIndices: boolean }
+
+/**
+ * Where a kernel reads an index tensor, for the error raised when one of its indices is out of range.
+ * `op` is the user-facing op; the shapes and axis, when given, make the message name them.
+ */
+export interface IndexSite { op: string; axis?: number; inputShape?: readonly number[]; indexShape?: readonly number[] }
+/** Index-checked dispatches remembered between reads; past this the oldest lose their details (not the check). */
+const MAX_INDEX_SITES = 1 << 16;
 
 /** A whole buffer, or a window of one (tensors larger than maxStorageBufferBindingSize are bound in windows). */
 type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+
+/** One index-checked dispatch: its site and the kernel's view of the source ([outer, axisSize, inner], nIdx indices). */
+interface IndexCheck { site: IndexSite; axisSize: number; outer: number; inner: number; nIdx: number }
+
+/** The error for a bad index found on the device, worded like the CPU backend's check (which throws at once). */
+function indexError(check: IndexCheck | undefined, tag: number, value: number, position: number): RangeError {
+  if (!check) {
+    return new RangeError(`webgpu: index ${value} at position ${position} is out of range in index-checked dispatch #${tag} ` +
+      `(its details were dropped: more than ${MAX_INDEX_SITES} such dispatches ran without a read) — detected on the GPU at the next read; check the index tensors' ranges`);
+  }
+  const { site, axisSize, outer, inner, nIdx } = check;
+  const shape = (s: readonly number[]) => `[${s.join(",")}]`;
+  const where = site.inputShape && site.indexShape
+    ? `${site.axis !== undefined ? `axis ${site.axis} of ` : ""}input ${shape(site.inputShape)}, indices ${shape(site.indexShape)}`
+    : `input seen as [outer, axis, inner] = ${shape([outer, axisSize, inner])}, ${nIdx} indices`;
+  return new RangeError(`${site.op}: index ${value} at position ${position} is out of range for an axis of size ${axisSize} (${where}) — ` +
+    `detected on the GPU at the next read; indices must be in [0, ${axisSize}): fix or clip the index tensor`);
+}
 
 class WebGPUBuf {
   constructor(public buffer: GPUBuffer | null, readonly elements: number) {}
@@ -98,6 +126,11 @@ export class WebGPUBackend implements Backend {
   private readonly paramBuffer: GPUBuffer;
   /** Reads in flight keep their buffers strongly referenced (a collected wrapper aborts mapAsync). */
   private readonly inflight = new Set<unknown>();
+  /** Device-side index checks: [tag of the first dispatch that saw a bad index (0 = none), the index, its position, 0]. */
+  private readonly indexStatus: GPUBuffer;
+  /** Index-checked dispatches encoded since the status was last read: tag → what to name in the error. */
+  private indexChecks = new Map<number, IndexCheck>();
+  private nextIndexTag = 1;
   /** Dispatches encoded and bind groups created since creation (benchmarks, cache checks). */
   dispatches = 0;
   bindGroupsCreated = 0;
@@ -111,6 +144,8 @@ export class WebGPUBackend implements Backend {
     this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor", () => this.bindGroups.clear());
     this.staging = new BufferPool(this.device, USAGE_MAP_READ | USAGE_COPY_DST, 64 << 20, "dawnet readback");
     this.paramBuffer = this.device.createBuffer({ size: this.paramArena.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST, label: "dawnet params" });
+    // Created zeroed (WebGPU clears new buffers): no bad index seen yet.
+    this.indexStatus = this.device.createBuffer({ size: INDEX_STATUS_WORDS * 4, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, label: "dawnet index status" });
   }
 
   // ---------------------------------------------------------------- device state, encoding, submission
@@ -135,15 +170,17 @@ export class WebGPUBackend implements Backend {
       // Variants with equal WGSL share one pipeline (the cache is by source).
       k = this.kernelsBySource.get(code);
       if (!k) {
-        const storageBindings = (code.match(/var<storage/g) ?? []).length;
-        const layout = this.bindGroupLayout(storageBindings);
+        // Kernels that read index tensors also bind the status buffer (at INDEX_STATUS_BINDING).
+        const checksIndices = code.includes(`@binding(${INDEX_STATUS_BINDING})`);
+        const storageBindings = (code.match(/var<storage/g) ?? []).length - (checksIndices ? 1 : 0);
+        const layout = this.bindGroupLayout(storageBindings, checksIndices);
         const module = this.device.createShaderModule({ code, label: `dawnet ${key}` });
         const pipeline = this.device.createComputePipeline({
           layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
           compute: { module, entryPoint: "main" },
           label: `dawnet ${key}`,
         });
-        k = { pipeline, layout, layoutSize: storageBindings, id: this.kernelsBySource.size };
+        k = { pipeline, layout, layoutSize: storageBindings, id: this.kernelsBySource.size, checksIndices };
         this.kernelsBySource.set(code, k);
       }
       this.kernels.set(key, k);
@@ -152,15 +189,17 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Every kernel binds its uniforms at 0 (dynamic offset into the arena), its output at 1, inputs at 2.. */
-  private bindGroupLayout(storageBindings: number): GPUBindGroupLayout {
-    let layout = this.layouts.get(storageBindings);
+  private bindGroupLayout(storageBindings: number, checksIndices: boolean): GPUBindGroupLayout {
+    const layoutKey = storageBindings + (checksIndices ? 100 : 0);
+    let layout = this.layouts.get(layoutKey);
     if (!layout) {
       const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: PARAM_BYTES } }];
       for (let i = 0; i < storageBindings; i++) {
         entries.push({ binding: i + 1, visibility: SHADER_STAGE_COMPUTE, buffer: { type: i === 0 ? "storage" : "read-only-storage" } });
       }
-      layout = this.device.createBindGroupLayout({ entries, label: `dawnet ${storageBindings} storage buffers` });
-      this.layouts.set(storageBindings, layout);
+      if (checksIndices) entries.push({ binding: INDEX_STATUS_BINDING, visibility: SHADER_STAGE_COMPUTE, buffer: { type: "storage" } });
+      layout = this.device.createBindGroupLayout({ entries, label: `dawnet ${storageBindings} storage buffers${checksIndices ? " + index status" : ""}` });
+      this.layouts.set(layoutKey, layout);
     }
     return layout;
   }
@@ -173,7 +212,7 @@ export class WebGPUBackend implements Backend {
 
   /** Bind groups recur in loops (pooled buffers come back in the same order): reuse them instead of re-creating. */
   private bindGroup(kernel: Kernel, buffers: Binding[]): GPUBindGroup {
-    let key = `${kernel.layoutSize}`;
+    let key = `${kernel.layoutSize}${kernel.checksIndices ? "s" : ""}`;
     for (const b of buffers) key += "buffer" in b ? `:${this.bufferId(b.buffer)}@${b.offset}+${b.size}` : `:${this.bufferId(b)}`;
     let group = this.bindGroups.get(key);
     if (group) {
@@ -184,6 +223,7 @@ export class WebGPUBackend implements Backend {
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.paramBuffer, offset: 0, size: PARAM_BYTES } }];
       buffers.forEach((b, k) =>
         entries.push({ binding: k + 1, resource: "buffer" in b ? b : { buffer: b, offset: 0, size: Math.min(b.size, this.maxBindingBytes) } }));
+      if (kernel.checksIndices) entries.push({ binding: INDEX_STATUS_BINDING, resource: { buffer: this.indexStatus } });
       group = this.device.createBindGroup({ layout: kernel.layout, entries });
       this.bindGroupsCreated++;
     }
@@ -307,26 +347,32 @@ export class WebGPUBackend implements Backend {
     if (size === 0) return out;
     const source = this.gpu(buf, "read");
     const bytes = size * BYTES_PER_ELEMENT;
-    const staging = this.staging.acquire(bytes);
-    this.endPass().copyBufferToBuffer(source, 0, staging, 0, bytes);
+    // The index status rides along in the same copy and submit when index-checked work ran since the last read.
+    const statusBytes = this.indexChecks.size > 0 ? INDEX_STATUS_WORDS * 4 : 0;
+    const staging = this.staging.acquire(bytes + statusBytes);
+    const encoder = this.endPass();
+    encoder.copyBufferToBuffer(source, 0, staging, 0, bytes);
+    const checks = this.captureIndexStatus(encoder, staging, bytes);
     this.flush();
     const keep = { staging, source, device: this.device };
     this.inflight.add(keep);
     try {
-      await idleWait(staging.mapAsync(MAP_MODE_READ, 0, bytes));
+      await idleWait(staging.mapAsync(MAP_MODE_READ, 0, bytes + statusBytes));
     } catch (e) {
       this.checkDevice("read");
       throw new Error(`webgpu read: mapping the readback buffer failed: ${(e as Error).message}`);
     } finally {
       this.inflight.delete(keep);
     }
-    const mapped = staging.getMappedRange(0, bytes);
-    if (dtype === "float32") (out as Float32Array).set(new Float32Array(mapped));
-    else if (dtype === "int32") (out as Int32Array).set(new Int32Array(mapped));
-    else (out as Uint8Array).set(new Uint32Array(mapped));
+    const mapped = staging.getMappedRange(0, bytes + statusBytes);
+    if (dtype === "float32") (out as Float32Array).set(new Float32Array(mapped, 0, size));
+    else if (dtype === "int32") (out as Int32Array).set(new Int32Array(mapped, 0, size));
+    else (out as Uint8Array).set(new Uint32Array(mapped, 0, size));
+    const status = checks && new Uint32Array(mapped, bytes, INDEX_STATUS_WORDS).slice();
     staging.unmap();
     this.staging.release(staging);
     this.takeUncapturedErrors("read");
+    if (checks) this.throwIndexStatus(checks, status!);
     return out;
   }
 
@@ -349,6 +395,7 @@ export class WebGPUBackend implements Backend {
 
   async sync(): Promise<void> {
     this.checkDevice("sync");
+    if (this.indexChecks.size > 0) return this.readIndexStatus();
     this.flush();
     const keep = { device: this.device };
     this.inflight.add(keep);
@@ -359,6 +406,72 @@ export class WebGPUBackend implements Backend {
     }
     this.checkDevice("sync");
     this.takeUncapturedErrors("sync");
+  }
+
+  // ---------------------------------------------------------------- device-side index checks
+
+  /** A fresh tag for an index-checked dispatch, remembered with what its error would name. */
+  private indexTag(site: IndexSite, axisSize: number, outer: number, inner: number, nIdx: number): number {
+    const tag = this.nextIndexTag;
+    this.nextIndexTag = tag >= 0xffffffff ? 1 : tag + 1;
+    if (this.indexChecks.size >= MAX_INDEX_SITES) this.indexChecks.delete(this.indexChecks.keys().next().value!);
+    this.indexChecks.set(tag, { site, axisSize, outer, inner, nIdx });
+    return tag;
+  }
+
+  /**
+   * Encodes a copy of the index status into `staging` at `offset`, then clears it (in queue order, so later
+   * dispatches report into a clean status); returns the checks the copy covers, or undefined when none ran.
+   */
+  private captureIndexStatus(encoder: GPUCommandEncoder, staging: GPUBuffer, offset: number): Map<number, IndexCheck> | undefined {
+    if (this.indexChecks.size === 0) return undefined;
+    const checks = this.indexChecks;
+    this.indexChecks = new Map();
+    encoder.copyBufferToBuffer(this.indexStatus, 0, staging, offset, INDEX_STATUS_WORDS * 4);
+    encoder.clearBuffer(this.indexStatus);
+    return checks;
+  }
+
+  private throwIndexStatus(checks: Map<number, IndexCheck>, status: Uint32Array): void {
+    const tag = status[0];
+    if (tag === 0) return;
+    throw indexError(checks.get(tag), tag, status[1] | 0, status[2]);
+  }
+
+  /** sync() when index-checked work is queued: reading the status also waits for everything before it. */
+  private async readIndexStatus(): Promise<void> {
+    const bytes = INDEX_STATUS_WORDS * 4;
+    const staging = this.staging.acquire(bytes);
+    const checks = this.captureIndexStatus(this.endPass(), staging, 0)!;
+    this.flush();
+    const keep = { staging, device: this.device };
+    this.inflight.add(keep);
+    try {
+      await idleWait(staging.mapAsync(MAP_MODE_READ, 0, bytes));
+    } catch (e) {
+      this.checkDevice("sync");
+      throw new Error(`webgpu sync: mapping the index-status readback failed: ${(e as Error).message}`);
+    } finally {
+      this.inflight.delete(keep);
+    }
+    const status = new Uint32Array(staging.getMappedRange(0, bytes)).slice();
+    staging.unmap();
+    this.staging.release(staging);
+    this.checkDevice("sync");
+    this.takeUncapturedErrors("sync");
+    this.throwIndexStatus(checks, status);
+  }
+
+  /**
+   * Checks idx[0 .. n) against [0, axisSize) on the device, for ops that use an index tensor without
+   * gathering through it (oneHot, sparse labels): a bad index raises at the next read, like gather's.
+   */
+  checkIndices(idx: Buf, n: number, axisSize: number, site: IndexSite): void {
+    this.checkDevice(site.op);
+    if (n === 0) return;
+    const tag = this.indexTag(site, axisSize, 1, 1, n);
+    const [gx, gy] = grid(Math.ceil(n / INDEX_WORKGROUP));
+    this.dispatch(`checkIndices (${site.op})`, this.kernel("checkIndices", () => CHECK_INDICES_SHADER), [n, axisSize, tag, 0], [this.gpu(idx, site.op)], [gx, gy]);
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -553,7 +666,8 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- indexing
 
-  gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {
+  /** `site` names the op and shapes in the error for an out-of-range index (reported at the next read). */
+  gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number, site: IndexSite = { op: "gather" }): Buf {
     this.checkDevice("gather");
     checkDType(dtype, "gather");
     const total = outer * nIdx * inner;
@@ -562,9 +676,10 @@ export class WebGPUBackend implements Backend {
     const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
     const kernel = this.kernel("gather", () => GATHER_SHADER);
     const outBinding = this.gpu(out, "gather"), idxBinding = this.gpu(idx, "gather");
+    const tag = this.indexTag(site, axisSize, outer, inner, nIdx); // the first pass checks the indices
     const xBytes = outer * axisSize * inner * BYTES_PER_ELEMENT;
     if (xBytes <= this.maxBindingBytes) {
-      this.dispatch("gather", kernel, [outer, axisSize, inner, nIdx, 0, axisSize, 1, 0], [outBinding, this.gpuAny(x, "gather"), idxBinding], [gx, gy]);
+      this.dispatch("gather", kernel, [outer, axisSize, inner, nIdx, 0, axisSize, 1, 0, tag], [outBinding, this.gpuAny(x, "gather"), idxBinding], [gx, gy]);
       return out;
     }
     if (outer !== 1) this.gpu(x, "gather (past the first axis)"); // throws the size error
@@ -575,19 +690,20 @@ export class WebGPUBackend implements Backend {
     for (let row0 = 0; row0 < axisSize; row0 += rowsPerWindow) {
       const rows = Math.min(rowsPerWindow, axisSize - row0);
       const w = this.windowFor(x, row0 * inner, (row0 + rows) * inner - 1, "gather")!;
-      this.dispatch("gather", kernel, [outer, axisSize, inner, nIdx, row0, rows, row0 === 0 ? 1 : 0, row0 * inner - w.base], [outBinding, w.binding, idxBinding], [gx, gy]);
+      this.dispatch("gather", kernel, [outer, axisSize, inner, nIdx, row0, rows, row0 === 0 ? 1 : 0, row0 * inner - w.base, tag], [outBinding, w.binding, idxBinding], [gx, gy]);
     }
     return out;
   }
 
-  scatterAdd(g: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {
+  scatterAdd(g: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number, site: IndexSite = { op: "scatterAdd" }): Buf {
     this.checkDevice("scatterAdd");
     checkDType(dtype, "scatterAdd");
     const total = outer * axisSize * inner;
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
     const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
-    this.dispatch("scatterAdd", this.kernel(`scatterAdd ${dtype}`, () => scatterAddShader(dtype)), [outer, axisSize, inner, nIdx],
+    const tag = this.indexTag(site, axisSize, outer, inner, nIdx);
+    this.dispatch("scatterAdd", this.kernel(`scatterAdd ${dtype}`, () => scatterAddShader(dtype)), [outer, axisSize, inner, nIdx, tag],
       [this.gpu(out, "scatterAdd"), this.gpu(g, "scatterAdd"), this.gpu(idx, "scatterAdd")], [gx, gy]);
     return out;
   }
