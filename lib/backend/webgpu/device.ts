@@ -19,7 +19,29 @@ export interface GpuContext {
   uncapturedErrors: string[];
 }
 
-const OPTIONAL_FEATURES = ["shader-f16", "subgroups", "timestamp-query"] as const;
+export const OPTIONAL_FEATURES = ["shader-f16", "subgroups", "timestamp-query"] as const;
+export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
+
+/**
+ * Optional features not to request even when the adapter has them: DAWNET_WEBGPU_DISABLE_FEATURES is
+ * "all" or a comma list (`subgroups,timestamp-query`), so the paths without them run on any adapter.
+ */
+export function disabledFeatures(env = process.env.DAWNET_WEBGPU_DISABLE_FEATURES): Set<OptionalFeature> {
+  const words = (env ?? "").split(",").map((w) => w.trim()).filter(Boolean);
+  if (words.includes("all")) return new Set(OPTIONAL_FEATURES);
+  for (const w of words) {
+    if (!(OPTIONAL_FEATURES as readonly string[]).includes(w)) {
+      throw new Error(`DAWNET_WEBGPU_DISABLE_FEATURES: unknown feature '${w}' (known: all, ${OPTIONAL_FEATURES.join(", ")})`);
+    }
+  }
+  return new Set(words as OptionalFeature[]);
+}
+
+/** ", disabled by DAWNET_WEBGPU_DISABLE_FEATURES=..." when that variable is set, for error messages. */
+export function featuresDisabledNote(): string {
+  const env = process.env.DAWNET_WEBGPU_DISABLE_FEATURES;
+  return env ? `; DAWNET_WEBGPU_DISABLE_FEATURES=${env} is set` : "";
+}
 const REQUESTED_LIMITS = [
   "maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupSizeX", "maxComputeWorkgroupSizeY",
   "maxComputeWorkgroupSizeZ", "maxComputeInvocationsPerWorkgroup", "maxStorageBuffersPerShaderStage",
@@ -56,7 +78,13 @@ async function createContext(): Promise<GpuContext | { unavailable: string }> {
     const v = (adapter.limits as unknown as Record<string, number>)[name];
     if (typeof v === "number") requiredLimits[name] = v;
   }
-  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  let disabled: Set<OptionalFeature>;
+  try {
+    disabled = disabledFeatures();
+  } catch (e) {
+    return { unavailable: (e as Error).message };
+  }
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f)) as GPUFeatureName[];
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: "dawnet" });

@@ -8,11 +8,14 @@
 import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, ReduceOp, UnaryOp, View } from "../backend.js";
 import { newArray, type DType, type TypedArray } from "../../dtype.js";
 import { contiguousStrides, sizeOf } from "../../shape.js";
-import { gpuContext, type GpuContext } from "./device.js";
+import { featuresDisabledNote, gpuContext, type GpuContext } from "./device.js";
 import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
-import { CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, REDUCE_TREE_MIN_R, cumsumShader, reduceEmptyValue, reduceOutDType, reduceShader } from "./kernels/reduce.js";
+import {
+  CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, cumsumShader, reduceEmptyValue, reduceOutDType, reducePartialWords, reducePlan, reduceShader, reduceVariantKey,
+  type ReduceStyle, type ReduceVariant,
+} from "./kernels/reduce.js";
 import { MATMUL_DIRECT_TILE, MATMUL_TILE, matmulDirectShader, matmulShader, type MatmulA } from "./kernels/matmul.js";
 import {
   CHECK_INDICES_SHADER, FILL_SHADER, GATHER_SHADER, INDEX_STATUS_BINDING, INDEX_STATUS_WORDS, INDEX_WORKGROUP, scatterAddShader,
@@ -134,18 +137,42 @@ export class WebGPUBackend implements Backend {
   /** Dispatches encoded and bind groups created since creation (benchmarks, cache checks). */
   dispatches = 0;
   bindGroupsCreated = 0;
+  /** Reductions combine with subgroup operations (on when the device has `subgroups`; see useSubgroups). */
+  private subgroups: boolean;
+  /** Reduction plans for GPUs or for software adapters (DAWNET_WEBGPU_REDUCE=workgroup|thread overrides; tests switch it). */
+  reduceStyle: ReduceStyle;
 
   constructor(private readonly ctx: GpuContext) {
     this.device = ctx.device;
     const forced = process.env.DAWNET_WEBGPU_MATMUL;
     this.matmulVariant = forced === "tiled" || forced === "direct" ? forced : ctx.isSoftware ? "direct" : "tiled";
     this.adapterDescription = ctx.adapterDescription;
+    this.subgroups = ctx.features.has("subgroups");
+    const reduceForced = process.env.DAWNET_WEBGPU_REDUCE;
+    this.reduceStyle = reduceForced === "workgroup" || reduceForced === "thread" ? reduceForced : ctx.isSoftware ? "thread" : "workgroup";
     this.maxBindingBytes = this.device.limits.maxStorageBufferBindingSize;
     this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor", () => this.bindGroups.clear());
     this.staging = new BufferPool(this.device, USAGE_MAP_READ | USAGE_COPY_DST, 64 << 20, "dawnet readback");
     this.paramBuffer = this.device.createBuffer({ size: this.paramArena.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST, label: "dawnet params" });
     // Created zeroed (WebGPU clears new buffers): no bad index seen yet.
     this.indexStatus = this.device.createBuffer({ size: INDEX_STATUS_WORDS * 4, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, label: "dawnet index status" });
+  }
+
+  /** Optional WebGPU features this device has (DAWNET_WEBGPU_DISABLE_FEATURES removes them at device creation). */
+  get features(): ReadonlySet<string> {
+    return this.ctx.features;
+  }
+
+  /** Turns the subgroup path of reductions on or off (both give CPU-equal results; for comparisons and tests). */
+  useSubgroups(on: boolean): void {
+    if (on && !this.ctx.features.has("subgroups")) {
+      throw new Error(`webgpu useSubgroups: this device has no 'subgroups' feature (adapter '${this.adapterDescription}'${featuresDisabledNote()})`);
+    }
+    this.subgroups = on;
+  }
+
+  get usesSubgroups(): boolean {
+    return this.subgroups;
   }
 
   // ---------------------------------------------------------------- device state, encoding, submission
@@ -617,10 +644,23 @@ export class WebGPUBackend implements Backend {
     if (outputs === 0) return this.alloc(0, outDtype);
     if (r === 0) return this.fill(outputs, outDtype, reduceEmptyValue(op, outDtype));
     const out = this.alloc(outputs, outDtype);
-    const tree = r >= REDUCE_TREE_MIN_R;
-    const groups = tree ? outputs : Math.ceil(outputs / REDUCE_THREAD_WORKGROUP);
-    const [gx, gy] = grid(groups);
-    this.dispatch(`reduce ${op}`, this.kernel(`reduce ${op} ${dtype} ${tree}`, () => reduceShader(op, dtype, tree)), [outer, r, inner, 0], [this.gpu(out, "reduce"), this.gpu(x, "reduce")], [gx, gy]);
+    const { tree, parts } = reducePlan(outputs, r, this.reduceStyle);
+    const subgroups = tree && this.subgroups;
+    const kernel = (variant: Omit<ReduceVariant, "op" | "dtype" | "subgroups">) => {
+      const full = { op, dtype, subgroups, ...variant };
+      return this.kernel(reduceVariantKey(full), () => reduceShader(full));
+    };
+    const source = this.gpu(x, "reduce");
+    if (parts === 1) {
+      const [gx, gy] = grid(tree ? outputs : Math.ceil(outputs / REDUCE_THREAD_WORKGROUP));
+      this.dispatch(`reduce ${op}`, kernel({ tree, input: "x", output: "final" }), [outer, r, inner, 1], [this.gpu(out, "reduce"), source], [gx, gy]);
+      return out;
+    }
+    // Few outputs, long r: `parts` workgroups per output write partials, a second dispatch combines them.
+    const partials = this.alloc(outputs * parts * reducePartialWords(op), "int32");
+    this.dispatch(`reduce ${op} (parts)`, kernel({ tree, input: "x", output: "partials" }), [outer, r, inner, parts], [this.gpu(partials, "reduce"), source], grid(outputs * parts));
+    this.dispatch(`reduce ${op} (combine)`, kernel({ tree, input: "partials", output: "final" }), [outputs, parts, 1, 1], [this.gpu(out, "reduce"), this.gpu(partials, "reduce")], grid(outputs));
+    this.free(partials);
     return out;
   }
 
