@@ -91,9 +91,8 @@ page("notebook page with a loss curve, heatmap, image grid and 3-D surface rende
   const entries: [string, viz.Chart][] = [["Loss curve", loss], ["Heatmap", heat], ["Image grid", grid], ["Loss landscape", surface]];
   let htmlPath: string;
   if (nbconvert) {
-    // nbconvert 6.5 (Debian 12) strips every element inside inline SVG (jupyter/nbconvert#1849, fixed in 7.7):
-    // charts go into this notebook as PNG, as a user exporting with that nbconvert would set it.
-    viz.setStaticFormat("png");
+    // nbconvert 6.5 (Debian 12) cleans image/svg+xml with lxml, which drops every SVG child element
+    // (jupyter/nbconvert#1849, fixed in 7.7): the default static format is PNG, so no setting is needed.
     const cells: unknown[] = [];
     let count = 1;
     for (const [title, chart] of entries) {
@@ -111,7 +110,6 @@ page("notebook page with a loss curve, heatmap, image grid and 3-D surface rende
     const nbPath = join(artifacts, "viz-page.ipynb");
     writeFileSync(nbPath, JSON.stringify(notebook));
     const r = spawnSync(nbconvert[0], [...nbconvert.slice(1), "--to", "html", "--output-dir", artifacts, "--output", "viz-page", nbPath], { encoding: "utf8", timeout: 120_000 });
-    viz.setStaticFormat("svg");
     assert.is(r.status, 0, r.stderr);
     htmlPath = join(artifacts, "viz-page.html");
     assert.ok((readFileSync(htmlPath, "utf8").match(/data:image\/png;base64/g) ?? []).length >= 3, "loss curve, heatmap and image grid as PNG");

@@ -343,7 +343,7 @@ test("surface3d: plotly figure with surface + paths; plotly.js inlined in the fi
   assert.match(second["text/html"] as string, /window\.Plotly\.newPlot/);
   assert.match(second["text/html"] as string, /<img alt="surface3d[^"]*" src="data:image\/png;base64,/, "static image for viewers without scripts");
   assert.ok(first["application/vnd.plotly.v1+json"]);
-  assert.match(first["image/svg+xml"] as string, /^<svg/);
+  assert.match(first["image/png"] as string, /^iVBOR/);
   // A grid instead of a function: path z is interpolated.
   const grid = { x: [0, 1, 2], y: [0, 1], z: [[0, 1, 2], [10, 11, 12]] };
   const g = viz.surface3d(grid, { paths: [{ points: [[0.5, 0.5]] }] });
@@ -373,27 +373,31 @@ test("save: .svg/.png/.html/.json written atomically; PNG at 2× the SVG size", 
 test("display protocol: bundles via Symbol.for('jupyter.mimebundle'), also on an un-awaited builder", async () => {
   const chart = viz.lossCurve(history);
   const { data } = await chart[Symbol.for("jupyter.mimebundle") as typeof viz.mimebundleSymbol]();
-  assert.equal(Object.keys(data).sort(), ["application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"]);
+  assert.equal(Object.keys(data).sort(), ["application/vnd.vegalite.v5+json", "image/png", "text/plain"]);
   assert.match(data["text/plain"] as string, /^lossCurve\(5 epochs/);
   const pending = viz.heatmap([[1, 2], [3, 4]]);
   const viaPromise = await pending[viz.mimebundleSymbol]();
-  assert.ok(viaPromise.data["image/svg+xml"]);
+  assert.ok(viaPromise.data["image/png"]);
 });
 
-test("static format png: a 2× PNG displayed at the SVG's size instead of SVG (for nbconvert 6.5)", async () => {
-  viz.setStaticFormat("png");
+test("static format: a 2× PNG displayed at the SVG's size by default (nbconvert 6.5 strips SVG); SVG on request", async () => {
+  assert.is(viz.getStaticFormat(), process.env.DAWNET_VIZ_STATIC === "svg" ? "svg" : "png");
+  const chart = viz.lineChart({ a: [1, 2, 3] });
+  const { data, metadata } = await chart.displayBundle();
+  assert.not.ok(data["image/svg+xml"]);
+  const [w, h] = svgSize(await chart.toSVG());
+  assert.equal(metadata["image/png"], { width: w, height: h });
+  const png = decode(Buffer.from(data["image/png"] as string, "base64"));
+  assert.equal([png.width, png.height], [2 * w, 2 * h]);
+  const surface = await viz.surface3d((x, y) => x * y, { resolution: 10 }).mimeBundle();
+  assert.ok(surface["image/png"] && !surface["image/svg+xml"]);
+  viz.setStaticFormat("svg");
   try {
-    const chart = viz.lineChart({ a: [1, 2, 3] });
-    const { data, metadata } = await chart.displayBundle();
-    assert.not.ok(data["image/svg+xml"]);
-    const [w, h] = svgSize(await chart.toSVG());
-    assert.equal(metadata["image/png"], { width: w, height: h });
-    const png = decode(Buffer.from(data["image/png"] as string, "base64"));
-    assert.equal([png.width, png.height], [2 * w, 2 * h]);
-    const surface = await viz.surface3d((x, y) => x * y, { resolution: 10 }).mimeBundle();
-    assert.ok(surface["image/png"] && !surface["image/svg+xml"]);
+    const svgBundle = await viz.lineChart({ a: [1, 2, 3] }).mimeBundle();
+    assert.match(svgBundle["image/svg+xml"] as string, /^<svg/);
+    assert.not.ok(svgBundle["image/png"]);
   } finally {
-    viz.setStaticFormat("svg");
+    viz.setStaticFormat("png");
   }
   assert.throws(() => viz.setStaticFormat("gif" as viz.StaticFormat), /expected "svg" or "png"/);
 });

@@ -21,12 +21,16 @@ export interface DisplayBundle {
 /** How charts appear where no vega-lite/plotly renderer runs (classic Notebook, nbconvert, VS Code, GitHub). */
 export type StaticFormat = "svg" | "png";
 
-let staticFormat: StaticFormat = process.env.DAWNET_VIZ_STATIC === "png" ? "png" : "svg";
+// PNG by default: nbconvert before 7.7 (Debian 12 ships 6.5) passes image/svg+xml through lxml's
+// clean_html, which drops every SVG child element (unknown tags) whatever its sanitize setting, while
+// image/png is embedded as is. JupyterLab still draws the vega-lite MIME (its renderer ranks 57, PNG 90).
+let staticFormat: StaticFormat = process.env.DAWNET_VIZ_STATIC === "svg" ? "svg" : "png";
 
 /**
- * Chooses the static image in chart bundles: "svg" (default: crisp, small) or "png" (rendered at 2×).
- * PNG is for viewers that mangle SVG, e.g. nbconvert 6.5 (Debian 12), whose HTML sanitizer strips SVG
- * elements (jupyter/nbconvert#1849, fixed in nbconvert 7.7). Also set by DAWNET_VIZ_STATIC=png.
+ * Chooses the static image in chart bundles: "png" (default: rendered at 2×, displayed at 1× through
+ * metadata width/height) or "svg" (vector, often smaller; shown by classic Notebook, VS Code, GitHub and
+ * nbconvert ≥ 7.7, but exported as bare text by nbconvert 6.5, whose HTML template cleans SVG with lxml:
+ * jupyter/nbconvert#1849). Also set by DAWNET_VIZ_STATIC=svg|png.
  */
 export function setStaticFormat(format: StaticFormat): void {
   if (format !== "svg" && format !== "png") throw new RangeError(`setStaticFormat: expected "svg" or "png", got ${JSON.stringify(format)}`);
@@ -170,11 +174,11 @@ export class VegaLiteChart extends Chart {
 }
 
 /**
- * The static image of a chart for a bundle: SVG, or PNG for rasters (their pixels are PNG already)
- * and in "png" mode (2× pixels, displayed at 1× through metadata width/height).
+ * The static image of a chart for a bundle: PNG (2× pixels, displayed at 1× through metadata width/height;
+ * rasters at 1×, their pixels are PNG already), or SVG in "svg" mode; SVG too where no rasterizer loads.
  */
-export async function staticImage(svg: string, raster: boolean, metadata: DisplayBundle["metadata"]): Promise<MimeBundle> {
-  if ((raster || staticFormat === "png") && (await canRasterize())) {
+export async function staticImage(svg: string, raster: boolean, metadata: DisplayBundle["metadata"], format: StaticFormat = staticFormat): Promise<MimeBundle> {
+  if ((raster || format === "png") && (await canRasterize())) {
     const scale = raster ? 1 : 2;
     const png = await svgToPng(svg, scale);
     const size = svg.match(/<svg[^>]*width="([\d.]+)" height="([\d.]+)"/);

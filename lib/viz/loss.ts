@@ -1,6 +1,6 @@
 // Training curves: lineChart for any named series, lossCurve for a Keras-style History,
 // and LiveChart, fed by training callbacks, that redraws one notebook output in place.
-import { Chart, VegaLiteChart, mimebundleSymbol, staticImage, type DisplayBundle } from "./chart.js";
+import { Chart, VegaLiteChart, getStaticFormat, mimebundleSymbol, staticImage, type DisplayBundle } from "./chart.js";
 import { fmt } from "./data.js";
 import { DatasetViewRenderer, preloadVega, type VegaLiteSpec } from "./render.js";
 
@@ -240,6 +240,8 @@ export class LiveChart extends Chart {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private dirty = false;
   private finished = false;
+  /** The static format of the last picture sent (redraws during training are SVG). */
+  private sentFormat: string | null = null;
   private readonly renderer = new DatasetViewRenderer();
 
   constructor(options: LiveChartOptions = {}) {
@@ -279,7 +281,9 @@ export class LiveChart extends Chart {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     while (this.rendering) await this.rendering;
-    if (this.bridge && (this.dirty || this.renderCount === 0) && (this.batches.length || this.epochs.length)) {
+    // Redraws during training were SVG; the final picture is drawn again in the static format.
+    const finalDrawn = this.sentFormat === getStaticFormat();
+    if (this.bridge && (this.dirty || this.renderCount === 0 || !finalDrawn) && (this.batches.length || this.epochs.length)) {
       this.dirty = false;
       await this.render();
     }
@@ -393,7 +397,10 @@ export class LiveChart extends Chart {
       const chart = this.chart();
       const svg = await this.renderer.render(chart.spec);
       const metadata: DisplayBundle["metadata"] = {};
-      const image = await staticImage(svg, false, metadata);
+      // Redraws during training send SVG (no rasterizing: cheap); the final picture, the one a saved
+      // notebook keeps, uses the static format (PNG by default, see setStaticFormat).
+      const format = this.finished ? getStaticFormat() : "svg";
+      const image = await staticImage(svg, false, metadata, format);
       const bundle: DisplayBundle = {
         data: { "application/vnd.vegalite.v5+json": chart.spec, ...image, "text/plain": chart.describe() },
         metadata,
@@ -402,6 +409,7 @@ export class LiveChart extends Chart {
       if (!this.handle) this.handle = this.bridge!.display(snapshot);
       else await this.handle.update(snapshot);
       this.renderCount++;
+      this.sentFormat = format;
     } catch (err) {
       this.lastError = err;
     }
