@@ -66,7 +66,8 @@ async function createContext(): Promise<GpuContext | { unavailable: string }> {
   let gpu: GPU;
   try {
     const { create } = await import("webgpu");
-    gpu = create([]);
+    // Dawn rounds timestamps (a browser's timing-attack guard) unless told not to; webgpuProfile needs them exact.
+    gpu = create(["disable-dawn-features=timestamp_quantization"]);
   } catch (e) {
     return { unavailable: `the 'webgpu' npm package (Dawn) failed to load: ${(e as Error).message.split("\n")[0]}` };
   }

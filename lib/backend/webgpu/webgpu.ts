@@ -11,6 +11,7 @@ import { contiguousStrides, sizeOf } from "../../shape.js";
 import { featuresDisabledNote, gpuContext, type GpuContext } from "./device.js";
 import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
+import { DispatchTimer } from "./profiler.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
 import {
   CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, cumsumShader, reduceEmptyValue, reduceOutDType, reducePartialWords, reducePlan, reduceShader, reduceVariantKey,
@@ -141,6 +142,8 @@ export class WebGPUBackend implements Backend {
   private subgroups: boolean;
   /** Reduction plans for GPUs or for software adapters (DAWNET_WEBGPU_REDUCE=workgroup|thread overrides; tests switch it). */
   reduceStyle: ReduceStyle;
+  /** Set while webgpuProfile runs: dispatches get their own timed passes. */
+  private timer: DispatchTimer | null = null;
 
   constructor(private readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -173,6 +176,22 @@ export class WebGPUBackend implements Backend {
 
   get usesSubgroups(): boolean {
     return this.subgroups;
+  }
+
+  /** Starts timing every dispatch (webgpuProfile in profiler.ts; needs `timestamp-query`). */
+  startTiming(): DispatchTimer {
+    if (this.timer) throw new Error("webgpuProfile: a profile is already running (profiles do not nest)");
+    if (!this.ctx.features.has("timestamp-query")) throw new Error(`webgpuProfile: this device has no 'timestamp-query' feature${featuresDisabledNote()}`);
+    this.flush(); // work encoded before the profile stays untimed
+    this.timer = new DispatchTimer(this.device, PARAM_SLOTS);
+    return this.timer;
+  }
+
+  /** Submits what the profile encoded (resolving its timestamps) and turns timing off. */
+  stopTiming(timer: DispatchTimer): void {
+    if (this.timer !== timer) return;
+    this.flush();
+    this.timer = null;
   }
 
   // ---------------------------------------------------------------- device state, encoding, submission
@@ -272,8 +291,10 @@ export class WebGPUBackend implements Backend {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    const startTimestampRead = this.timer?.resolve(this.encoder);
     if (this.paramSlotsUsed > 0) this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramArena, 0, this.paramSlotsUsed * PARAM_BYTES);
     this.device.queue.submit([this.encoder.finish()]);
+    startTimestampRead?.();
     this.encoder = null;
     this.paramSlotsUsed = 0;
   }
@@ -291,9 +312,10 @@ export class WebGPUBackend implements Backend {
     for (let i = 0; i < params.length; i++) this.paramU32[base + i] = params[i] >>> 0;
     for (const i of floatWords) this.paramF32[base + i] = params[i];
     const bindGroup = this.bindGroup(kernel, buffers);
+    if (this.timer) this.endPass(); // profiling: every dispatch in its own timed pass
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder({ label: "dawnet batch" });
-      this.pass = this.encoder.beginComputePass();
+      this.pass = this.encoder.beginComputePass(this.timer?.passFor(op));
     }
     this.pass.setPipeline(kernel.pipeline);
     this.pass.setBindGroup(0, bindGroup, [slot * PARAM_BYTES]);
