@@ -128,7 +128,7 @@ test("heatmap (large): one PNG image with the right colors at the right corners,
   assert.ok(centre.every((c) => Math.abs(c - 247) <= 2), `0 → RdBu's white centre, got ${centre}`);
   const bundle = await chart.mimeBundle();
   assert.ok(bundle["image/png"], "raster charts come to notebooks as PNG");
-  assert.ok(bundle["application/vnd.vegalite.v5+json"]);
+  assert.not.ok(bundle["application/vnd.vegalite.v5+json"], "not also as the spec, which embeds the same pixels");
   const decoded = decode(Buffer.from(bundle["image/png"] as string, "base64"));
   const [w, h] = svgSize(svg);
   assert.equal([decoded.width, decoded.height], [w, h]);
@@ -160,7 +160,7 @@ test("imageGrid: an image per input, captions, mistakes outlined in red, pixels 
   const rects = markItems(svg, "rect");
   assert.is(rects.length, 2, "two mistakes outlined");
   assert.match(rects[0], /stroke="#d62728"/);
-  assert.match(svg, />4 \(3\)</, "wrong caption: predicted (true)");
+  assert.match(svg, /<tspan[^>]*>4<\/tspan><tspan[^>]*>\(3\)<\/tspan>/, "wrong caption: predicted, then (true) on a second line");
   assert.match(chart.describe(), /12 images 8×8, 2 mistakes/);
   const url = ((chart.spec.layer as { data: { values: { url: string }[] } }[])[0].data.values[0].url);
   const png = dataUrlPng(url);
@@ -171,6 +171,28 @@ test("imageGrid: an image per input, captions, mistakes outlined in red, pixels 
   const bytes = await chart.toPNG({ scale: 1 });
   const decoded = decode(bytes);
   assert.equal([decoded.width, decoded.height], svgSize(svg));
+});
+
+test("imageGrid: class-name captions fit their column at the default tile size (not cut), long ones shortened", async () => {
+  const names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+  const n = 10;
+  const chart = await viz.imageGrid(dn.zeros([n, 28, 28]), { labels: [...Array(n).keys()], predictions: [...Array(n).keys()].map((i) => (i === 9 ? 0 : i)), classNames: names, cols: 5 });
+  const svg = await chart.toSVG();
+  const layers = chart.spec.layer as { mark: { type: string; limit?: number }; data: { values: { x: number; x2: number; text: string | string[] }[] } }[];
+  const captionLayer = layers.find((l) => l.mark.type === "text")!;
+  assert.not.ok(captionLayer.mark.limit, "no vega limit (vega's canvas-less estimate would cut the names)");
+  const texts = captionLayer.data.values.map((v) => v.text);
+  assert.equal(texts.slice(0, 9), names.slice(0, 9), "whole names");
+  assert.equal(texts[9], ["T-shirt/top", "(Ankle boot)"], "a mistake: prediction, then the true class on its own line");
+  assert.not.match(svg, /…/);
+  // Columns are at least as wide as the longest caption as DejaVu Sans draws it (≈ 6.4 px per character at 11 px).
+  const images = layers[0].data.values;
+  const pitch = images[1].x - images[0].x;
+  assert.ok(pitch >= 11 * 6.4, `column pitch ${pitch} px fits "T-shirt/top" and "(Ankle boot)"`);
+  const long = await viz.imageGrid(dn.zeros([1, 28, 28]), { labels: ["a very long class name that cannot fit in any column at all"] });
+  const longText = (long.spec.layer as { mark: { type: string }; data: { values: { text: string }[] } }[]).find((l) => l.mark.type === "text")!.data.values[0].text;
+  assert.match(longText, /^a very long class name.*…$/);
+  assert.ok(longText.length < 40);
 });
 
 test("imageGrid: named groups side by side; RGB; [N,H,W,C] and channels-first agree", async () => {
@@ -280,6 +302,10 @@ test("scatter and decisionBoundary: points by class, regions from the classifier
   // A model object with an async predict works the same.
   const viaModel = await viz.decisionBoundary({ predict: async (t: dn.Tensor) => predict(t) }, x, y, { resolution: 20 });
   assert.match(viaModel.describe(), /2 classes/);
+  // In a notebook: the PNG alone (the spec embeds the same raster; it stays in chart.spec).
+  const data = (await chart.displayBundle()).data;
+  assert.equal(Object.keys(data).sort(), ["image/png", "text/plain"]);
+  assert.is((JSON.stringify(data).match(/data:image\/png;base64|"iVBOR/g) ?? []).length, 1);
 });
 
 test("contourPolylines: segments joined into one closed circle; open lines end on the border", () => {
@@ -326,6 +352,26 @@ test("contour: raster landscape, contour lines, optimizer path with start/end ma
   assert.ok(svg.length < 250_000, `contour SVG is ${svg.length} bytes`);
   assert.is(markItems(svg, "symbol").length, 2, "start and end markers");
   assert.match(svg, />SGD</);
+});
+
+test("contour: every optimizer path has a visible color and legend symbol; the bundle carries the raster once", async () => {
+  const names = ["SGD", "momentum", "RMSprop", "Adam", "AdamW", "Adagrad", "Lion"];
+  const paths = names.map((name, i) => ({ name, points: path.map(([x, y]) => [x + 0.05 * i, y] as [number, number]) }));
+  const chart = viz.contour(rosenbrock, { paths, xRange: [-2, 2], yRange: [-1, 3], resolution: 60 });
+  const svg = await chart.toSVG();
+  const legendSymbols = [...svg.matchAll(/<g class="mark-symbol role-legend-symbol[^>]*>([\s\S]*?)<\/g>/g)].flatMap((m) => [...m[1].matchAll(/stroke="([^"]+)"/g)].map((s) => s[1].toLowerCase()));
+  const pathLegend = legendSymbols.slice(-names.length);
+  assert.is(pathLegend.length, names.length, `a legend symbol per path: ${legendSymbols}`);
+  for (const color of pathLegend) assert.not.ok(["#fff", "#ffffff", "white"].includes(color), `legend symbol drawn ${color} on the white page`);
+  const strokes = markItems(svg, "line").map((l) => l.match(/stroke="([^"]+)"/)?.[1]);
+  assert.ok(strokes.includes("#1a1a1a"), "a dark halo under the paths");
+  const layer = chart.spec.layer as { data: { name?: string; values?: unknown[] } }[];
+  assert.is(layer.filter((l) => l.data.name === "paths").length, 2, "halo and path share one dataset (not two copies of the rows)");
+  const bundle = await chart.displayBundle();
+  const text = JSON.stringify(bundle.data);
+  assert.is((text.match(/data:image\/png;base64|"iVBOR/g) ?? []).length, 1, "the raster once: the PNG, not also the spec's embedded image");
+  assert.equal(Object.keys(bundle.data).sort(), ["image/png", "text/plain"]);
+  assert.ok(text.length < 250_000, `contour bundle ${text.length} bytes`);
 });
 
 test("surface3d: plotly figure with surface + paths; plotly.js inlined in the first bundle only; static fallback", async () => {

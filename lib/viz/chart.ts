@@ -163,13 +163,13 @@ export class VegaLiteChart extends Chart {
   }
 
   async displayBundle(): Promise<DisplayBundle> {
-    const data: MimeBundle = {
-      "application/vnd.vegalite.v5+json": this.spec,
-      "text/plain": this.describe(),
-    };
     const metadata: DisplayBundle["metadata"] = {};
-    Object.assign(data, await staticImage(await this.toSVG(), this.raster, metadata));
-    return { data, metadata };
+    const image = await staticImage(await this.toSVG(), this.raster, metadata);
+    // A raster chart's spec embeds its pixels, so with the PNG they would be in the notebook twice
+    // (~200 KB each for a contour plot): it goes out as the PNG alone (JupyterLab shows that the same);
+    // the spec stays available as chart.spec and save("x.json" | "x.html").
+    const spec = this.raster && image["image/png"] ? {} : { "application/vnd.vegalite.v5+json": this.spec };
+    return { data: { ...spec, ...image, "text/plain": this.describe() }, metadata };
   }
 }
 

@@ -155,6 +155,26 @@ async function labelTexts(x: ImageGridOptions["labels"], classNames: readonly st
 
 const GAP = 6;
 const CAPTION = 16;
+const CAPTION_LINE = 13;
+const MAX_CAPTION_WIDTH = 158;
+
+/** A caption's lines: "prediction (label)" splits before the parenthesis. */
+function captionText(title: string): string[] {
+  const m = title.match(/^(.+?) (\(.+\))$/);
+  return (m ? [m[1], m[2]] : [title]).map((line) => {
+    if (textWidth(line) <= MAX_CAPTION_WIDTH) return line;
+    const chars = [...line];
+    while (chars.length > 1 && textWidth(chars.join("") + "…") > MAX_CAPTION_WIDTH) chars.pop();
+    return chars.join("") + "…";
+  });
+}
+
+/** Approximate width in px of 11-px sans-serif text (DejaVu Sans / Helvetica average advance). */
+function textWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += /[iljtf.,:;'|!()\[\] ]/.test(ch) ? 3.6 : /[mwMW]/.test(ch) ? 9.5 : /[A-Z]/.test(ch) ? 7.6 : 6.4;
+  return w;
+}
 
 /** A vega-lite spec that places tiles on a grid (pixel coordinates, no axes), captions above each. */
 export function tileGridSpec(tiles: Tile[], options: { cols?: number; imageSize?: number; title?: string; note?: string }): VegaLiteSpec {
@@ -164,10 +184,14 @@ export function tileGridSpec(tiles: Tile[], options: { cols?: number; imageSize?
   const maxW = Math.max(...tiles.map((t) => t.width));
   const maxH = Math.max(...tiles.map((t) => t.height));
   const scale = (options.imageSize ?? Math.max(56, Math.min(maxW, 160))) / Math.max(maxW, maxH);
-  const cellW = Math.round(maxW * scale);
   const cellH = Math.round(maxH * scale);
-  const hasCaptions = tiles.some((t) => t.title);
-  const captionH = hasCaptions ? CAPTION : 0;
+  // Captions: a mistake's "prediction (label)" on two lines; columns widen to the longest line
+  // (up to 160 px), so class names like "T-shirt/top" are not cut at MNIST's 56-px tiles.
+  const captionLines = tiles.map((t) => (t.title ? captionText(t.title) : []));
+  const lineCount = Math.max(0, ...captionLines.map((l) => l.length));
+  const longest = Math.max(0, ...captionLines.flat().map(textWidth));
+  const cellW = Math.max(Math.round(maxW * scale), Math.ceil(longest) + 8);
+  const captionH = lineCount ? CAPTION + (lineCount - 1) * CAPTION_LINE : 0;
   const left = groups.length ? 8 + Math.min(140, 7 * Math.max(...groups.map((g) => g.length))) : 0;
   const images: Record<string, unknown>[] = [];
   const captions: Record<string, unknown>[] = [];
@@ -180,12 +204,16 @@ export function tileGridSpec(tiles: Tile[], options: { cols?: number; imageSize?
     list.forEach((t, i) => {
       const r = firstRow + Math.floor(i / cols);
       const c = i % cols;
-      const x = left + c * (cellW + GAP);
+      const w0 = Math.round(t.width * scale);
+      const x = left + c * (cellW + GAP) + Math.floor((cellW - w0) / 2);
       const y = r * (cellH + captionH + GAP) + captionH;
       const w = Math.round(t.width * scale);
       const h = Math.round(t.height * scale);
       images.push({ x, y, x2: x + w, y2: y + h, url: rgbaDataUrl(t.rgba, t.width, t.height, Math.max(w, h)), mistake: !!t.mistake });
-      if (t.title) captions.push({ x: x + w / 2, y: y - 3, text: t.title, mistake: !!t.mistake });
+      if (t.title) {
+        const lines = captionText(t.title);
+        captions.push({ x: x + w / 2, y: y - 3 - (lines.length - 1) * CAPTION_LINE, text: lines.length === 1 ? lines[0] : lines, mistake: !!t.mistake });
+      }
       row = Math.max(row, r + 1);
     });
     if (groups.length) groupLabels.push({ x: left - 8, y: firstRow * (cellH + captionH + GAP) + captionH + cellH / 2, text: groups[g] });
@@ -210,7 +238,9 @@ export function tileGridSpec(tiles: Tile[], options: { cols?: number; imageSize?
   if (captions.length) {
     layer.push({
       data: { values: captions },
-      mark: { type: "text", baseline: "bottom", align: "center", fontSize: 11, limit: cellW + GAP },
+      // No vega "limit": without a canvas vega estimates 0.8 em per character and would cut most names;
+      // captionText shortens lines past the widest column instead.
+      mark: { type: "text", baseline: "bottom", align: "center", fontSize: 11, lineHeight: CAPTION_LINE },
       encoding: {
         x: px("x"),
         y: px("y"),

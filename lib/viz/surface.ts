@@ -146,6 +146,9 @@ function pathsWithZ(options: SurfaceOptions, at: (x: number, y: number) => numbe
   });
 }
 
+/** Optimizer path colors on viridis (and in a legend on white). */
+const PATH_COLORS = ["#e45756", "#f58518", "#e377c2", "#9ecae9", "#eeca3b", "#b279a2"];
+
 function contourSpec(s: Sampled, options: SurfaceOptions, log: boolean): VegaLiteSpec {
   const nx = s.xs.length;
   const ny = s.ys.length;
@@ -188,15 +191,23 @@ function contourSpec(s: Sampled, options: SurfaceOptions, log: boolean): VegaLit
     },
   ];
   const paths = pathsWithZ(options, s.at);
+  const datasets: Record<string, unknown[]> = {};
   if (paths.length) {
     const names = paths.map((p) => p.name);
-    // Path colors skip the palette's blue, which vanishes on viridis.
-    const range = names.map((_, i) => ["#e45756", "#f58518", "#ffffff", "#ff9da6", "#eeca3b", "#b279a2"][i % 6]);
+    // Path colors skip the palette's blue, which vanishes on viridis, and white, whose legend symbol
+    // vanishes on the page; a dark halo under each path keeps light colors visible on the yellow plateau.
+    const range = names.map((_, i) => PATH_COLORS[i % PATH_COLORS.length]);
     const rows = paths.flatMap((p) => p.xs.map((x, k) => ({ x, y: p.ys[k], z: p.zs[k], step: k, path: p.name })));
     const stroke = { field: "path", type: "nominal", title: "path", scale: { domain: names, range } };
+    datasets.paths = rows;
     layers.push(
       {
-        data: { values: rows },
+        data: { name: "paths" },
+        mark: { type: "line", strokeWidth: 4, color: "#1a1a1a", opacity: 0.45, clip: true },
+        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, order: { field: "step" }, detail: { field: "path", type: "nominal" } },
+      },
+      {
+        data: { name: "paths" },
         mark: { type: "line", strokeWidth: 2, clip: true },
         encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" }, order: { field: "step" }, stroke, tooltip: [{ field: "path" }, { field: "step" }, { field: "z", title: zTitle }] },
       },
@@ -216,6 +227,7 @@ function contourSpec(s: Sampled, options: SurfaceOptions, log: boolean): VegaLit
     title: options.title ? { text: options.title, subtitle: paths.length ? "○ start, × end of each path" : undefined } : undefined,
     width: options.width ?? 360,
     height: options.height ?? 320,
+    ...(paths.length ? { datasets } : {}),
     layer: layers,
   };
 }
