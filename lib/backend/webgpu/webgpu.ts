@@ -25,6 +25,7 @@ import {
   CONV2D_GRAD_FILTER_SHADER, CONV2D_GRAD_INPUT_SHADER, CONV2D_SHADER, CONV_WORKGROUP, POOL2D_GRAD_SHADER, POOL2D_SHADER,
 } from "./kernels/conv.js";
 import type { LoadAs } from "./kernels/wgsl.js";
+import * as chunked from "./chunked.js";
 
 // GPUBufferUsage / GPUMapMode bits (the `webgpu` package does not install them as globals).
 const USAGE_MAP_READ = 0x1, USAGE_COPY_SRC = 0x4, USAGE_COPY_DST = 0x8, USAGE_UNIFORM = 0x40, USAGE_STORAGE = 0x80;
@@ -78,7 +79,8 @@ function indexError(check: IndexCheck | undefined, tag: number, value: number, p
 }
 
 class WebGPUBuf {
-  constructor(public buffer: GPUBuffer | null, readonly elements: number) {}
+  /** `byteOffset`/`isWindow`: a window into another tensor's buffer (chunked.ts binds pieces of large tensors without copying). */
+  constructor(public buffer: GPUBuffer | null, readonly elements: number, readonly byteOffset = 0, readonly isWindow = false) {}
 }
 
 function checkDType(dtype: DType, op: string): void {
@@ -119,7 +121,10 @@ export class WebGPUBackend implements Backend {
   private readonly layouts = new Map<number, GPUBindGroupLayout>();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
-  private readonly maxBindingBytes: number;
+  /** Bytes one storage binding may cover (DAWNET_WEBGPU_MAX_BINDING_BYTES lowers it for tests); larger tensors go through chunked.ts. */
+  readonly maxBindingBytes: number;
+  /** minStorageBufferOffsetAlignment in elements (windows into large buffers start at multiples of it). */
+  readonly bindingAlignElements: number;
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -153,7 +158,8 @@ export class WebGPUBackend implements Backend {
     this.subgroups = ctx.features.has("subgroups");
     const reduceForced = process.env.DAWNET_WEBGPU_REDUCE;
     this.reduceStyle = reduceForced === "workgroup" || reduceForced === "thread" ? reduceForced : ctx.isSoftware ? "thread" : "workgroup";
-    this.maxBindingBytes = this.device.limits.maxStorageBufferBindingSize;
+    this.maxBindingBytes = chunked.bindingLimitBytes(this.device.limits.maxStorageBufferBindingSize, this.device.limits.minStorageBufferOffsetAlignment);
+    this.bindingAlignElements = this.device.limits.minStorageBufferOffsetAlignment / BYTES_PER_ELEMENT;
     this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor", () => this.bindGroups.clear());
     this.staging = new BufferPool(this.device, USAGE_MAP_READ | USAGE_COPY_DST, 64 << 20, "dawnet readback");
     this.paramBuffer = this.device.createBuffer({ size: this.paramArena.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST, label: "dawnet params" });
@@ -324,7 +330,8 @@ export class WebGPUBackend implements Backend {
   }
 
   /** The buffer of a tensor a kernel binds whole (it must fit one storage binding). */
-  private gpu(buf: Buf, op: string): GPUBuffer {
+  private gpu(buf: Buf, op: string): Binding {
+    if ((buf as WebGPUBuf).isWindow) return this.windowBinding(buf as WebGPUBuf, op);
     const b = this.gpuAny(buf, op);
     const bytes = (buf as WebGPUBuf).elements * BYTES_PER_ELEMENT;
     if (bytes > this.maxBindingBytes) {
@@ -337,9 +344,35 @@ export class WebGPUBackend implements Backend {
     return b;
   }
 
+  /** Whether a kernel cannot bind this buffer whole (the call goes through chunked.ts). */
+  private pastBinding(buf: Buf): boolean {
+    return (buf as WebGPUBuf).elements * BYTES_PER_ELEMENT > this.maxBindingBytes;
+  }
+
+  bufferElements(buf: Buf): number {
+    return (buf as WebGPUBuf).elements;
+  }
+
+  /**
+   * Elements [start, start + elements) of `buf` as a buffer that kernels bind in place (chunked.ts), or
+   * undefined when the start is not at minStorageBufferOffsetAlignment. Only kernels other than the
+   * elementwise/copy/gather ones may take it; it is never freed (the tensor owns the storage).
+   */
+  windowOf(buf: Buf, start: number, elements: number): Buf | undefined {
+    const b = buf as WebGPUBuf;
+    if (b.isWindow || start % this.bindingAlignElements !== 0 || elements * BYTES_PER_ELEMENT > this.maxBindingBytes) return undefined;
+    return new WebGPUBuf(this.gpuAny(buf, "window"), elements, start * BYTES_PER_ELEMENT, true);
+  }
+
+  private windowBinding(w: WebGPUBuf, op: string): Binding {
+    if (!w.buffer) throw new Error(`webgpu ${op}: the buffer was already freed (a disposed tensor was used)`);
+    return { buffer: w.buffer, offset: w.byteOffset, size: Math.max(w.elements, 1) * BYTES_PER_ELEMENT };
+  }
+
   private gpuAny(buf: Buf, op: string): GPUBuffer {
     const b = (buf as WebGPUBuf).buffer;
     if (!b) throw new Error(`webgpu ${op}: the buffer was already freed (a disposed tensor was used)`);
+    if ((buf as WebGPUBuf).isWindow) throw new Error(`webgpu ${op}: internal error: a window buffer from windowOf reached an op that binds whole buffers`);
     return b;
   }
 
@@ -394,7 +427,7 @@ export class WebGPUBackend implements Backend {
     this.checkDevice("read");
     const out = newArray(dtype, size);
     if (size === 0) return out;
-    const source = this.gpu(buf, "read");
+    const source = this.gpuAny(buf, "read"); // a copy, not a binding: any size
     const bytes = size * BYTES_PER_ELEMENT;
     // The index status rides along in the same copy and submit when index-checked work ran since the last read.
     const statusBytes = this.indexChecks.size > 0 ? INDEX_STATUS_WORDS * 4 : 0;
@@ -428,6 +461,10 @@ export class WebGPUBackend implements Backend {
   free(buf: Buf): void {
     const b = buf as WebGPUBuf;
     if (!b.buffer) return;
+    if (b.isWindow) {
+      b.buffer = null; // the storage belongs to the tensor it is a window of
+      return;
+    }
     this.storage.release(b.buffer);
     b.buffer = null;
   }
@@ -534,7 +571,7 @@ export class WebGPUBackend implements Backend {
     if (dtype === "float32") bits = new Uint32Array(new Float32Array([value]).buffer)[0];
     else if (dtype === "int32") bits = value | 0;
     else bits = value ? 1 : 0;
-    const chunk = Math.floor(this.maxBindingBytes / BYTES_PER_ELEMENT / 65536) * 65536; // keeps window offsets aligned
+    const chunk = Math.floor(this.maxBindingBytes / BYTES_PER_ELEMENT / this.bindingAlignElements) * this.bindingAlignElements; // keeps window offsets aligned
     for (let start = 0; start < size; start += chunk) {
       const n = Math.min(chunk, size - start);
       const w = this.windowFor(out, start, start + n - 1, "fill")!;
@@ -665,6 +702,7 @@ export class WebGPUBackend implements Backend {
     const outputs = outer * inner;
     if (outputs === 0) return this.alloc(0, outDtype);
     if (r === 0) return this.fill(outputs, outDtype, reduceEmptyValue(op, outDtype));
+    if (this.pastBinding(x)) return chunked.reduce(this, op, x, dtype, outer, r, inner);
     const out = this.alloc(outputs, outDtype);
     const { tree, parts } = reducePlan(outputs, r, this.reduceStyle);
     const subgroups = tree && this.subgroups;
@@ -689,6 +727,7 @@ export class WebGPUBackend implements Backend {
   cumsum(x: Buf, dtype: DType, outer: number, n: number, inner: number, reverse: boolean): Buf {
     this.checkDevice("cumsum");
     checkDType(dtype, "cumsum");
+    if (this.pastBinding(x) && outer * n * inner > 0) return chunked.cumsum(this, x, dtype, outer, n, inner, reverse);
     const out = this.alloc(outer * n * inner, dtype === "bool" ? "int32" : dtype);
     if (outer * n * inner === 0) return out;
     const [gx, gy] = grid(Math.ceil((outer * inner) / CUMSUM_WORKGROUP));
@@ -707,6 +746,7 @@ export class WebGPUBackend implements Backend {
   matmul(a: Buf, b: Buf, dtype: DType, p: MatmulParams): Buf {
     this.checkDevice("matmul");
     checkDType(dtype, "matmul");
+    if (this.pastBinding(a) || this.pastBinding(b) || p.batch * p.m * p.n * BYTES_PER_ELEMENT > this.maxBindingBytes) return chunked.matmul(this, a, b, dtype, p);
     const out = this.alloc(p.batch * p.m * p.n, dtype);
     if (p.batch * p.m * p.n === 0) return out;
     if (p.k === 0) {
@@ -732,6 +772,10 @@ export class WebGPUBackend implements Backend {
   gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number, site: IndexSite = { op: "gather" }): Buf {
     this.checkDevice("gather");
     checkDType(dtype, "gather");
+    if (this.pastBinding(idx) || outer * nIdx * inner * BYTES_PER_ELEMENT > this.maxBindingBytes ||
+      (outer * axisSize * inner * BYTES_PER_ELEMENT > this.maxBindingBytes && !chunked.gatherRowWindowsFit(outer, inner, this.maxBindingBytes, this.bindingAlignElements))) {
+      return chunked.gather(this, x, dtype, idx, outer, axisSize, inner, nIdx);
+    }
     const total = outer * nIdx * inner;
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
@@ -760,6 +804,7 @@ export class WebGPUBackend implements Backend {
   scatterAdd(g: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number, site: IndexSite = { op: "scatterAdd" }): Buf {
     this.checkDevice("scatterAdd");
     checkDType(dtype, "scatterAdd");
+    if (this.pastBinding(g) || this.pastBinding(idx) || outer * axisSize * inner * BYTES_PER_ELEMENT > this.maxBindingBytes) return chunked.scatterAdd(this, g, dtype, idx, outer, axisSize, inner, nIdx);
     const total = outer * axisSize * inner;
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
@@ -800,6 +845,7 @@ export class WebGPUBackend implements Backend {
 
   conv2d(x: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf {
     this.checkFloat(dtype, "conv2d");
+    if (this.pastBinding(x) || this.pastBinding(w) || p.n * p.oh * p.ow * p.cout * BYTES_PER_ELEMENT > this.maxBindingBytes) return chunked.conv2d(this, x, w, p);
     if (DIRECT_CONV) {
       const total = p.n * p.oh * p.ow * p.cout;
       const out = this.alloc(total, dtype);
@@ -813,6 +859,7 @@ export class WebGPUBackend implements Backend {
 
   conv2dGradInput(dy: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf {
     this.checkFloat(dtype, "conv2dGradInput");
+    if (this.pastBinding(dy) || this.pastBinding(w) || p.n * p.h * p.w * p.cin * BYTES_PER_ELEMENT > this.maxBindingBytes) return chunked.conv2dGradInput(this, dy, w, p);
     // The GEMM's N is cin: narrower than a 64-wide tile, most of each tile idles (measured slower for cin 16).
     if (DIRECT_CONV || p.cin < 64) {
       const total = p.n * p.h * p.w * p.cin;
@@ -828,6 +875,7 @@ export class WebGPUBackend implements Backend {
 
   conv2dGradFilter(x: Buf, dy: Buf, dtype: DType, p: Conv2dParams): Buf {
     this.checkFloat(dtype, "conv2dGradFilter");
+    if (this.pastBinding(x) || this.pastBinding(dy) || p.kh * p.kw * p.cin * p.cout * BYTES_PER_ELEMENT > this.maxBindingBytes) return chunked.conv2dGradFilter(this, x, dy, p);
     if (DIRECT_CONV) {
       const total = p.kh * p.kw * p.cin * p.cout;
       const out = this.alloc(total, dtype);
@@ -846,6 +894,7 @@ export class WebGPUBackend implements Backend {
 
   pool2d(op: "max" | "avg", x: Buf, dtype: DType, p: Pool2dParams): Buf {
     this.checkFloat(dtype, "pool2d");
+    if (this.pastBinding(x) || p.n * p.oh * p.ow * p.c * BYTES_PER_ELEMENT > this.maxBindingBytes) return chunked.pool2d(this, op, x, p);
     const total = p.n * p.oh * p.ow * p.c;
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
@@ -856,6 +905,7 @@ export class WebGPUBackend implements Backend {
 
   pool2dGrad(op: "max" | "avg", x: Buf, dy: Buf, dtype: DType, p: Pool2dParams): Buf {
     this.checkFloat(dtype, "pool2dGrad");
+    if (this.pastBinding(x) || this.pastBinding(dy)) return chunked.pool2dGrad(this, op, x, dy, p);
     const total = p.n * p.h * p.w * p.c;
     const out = this.alloc(total, dtype);
     if (total === 0) return out;
