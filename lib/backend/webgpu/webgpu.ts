@@ -12,6 +12,7 @@ import { featuresDisabledNote, gpuContext, type GpuContext } from "./device.js";
 import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
 import { DispatchTimer } from "./profiler.js";
+import { PACK_HALF_SHADER, PACK_HALF_WORKGROUP, halfWords, matmulHalfKey, matmulHalfShader } from "./kernels/half.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
 import {
   CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, cumsumShader, reduceEmptyValue, reduceOutDType, reducePartialWords, reducePlan, reduceShader, reduceVariantKey,
@@ -149,6 +150,8 @@ export class WebGPUBackend implements Backend {
   reduceStyle: ReduceStyle;
   /** Set while webgpuProfile runs: dispatches get their own timed passes. */
   private timer: DispatchTimer | null = null;
+  /** matmulHalf binds packed operands as array<f16> (see useShaderF16). */
+  private nativeF16: boolean;
 
   constructor(private readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -156,6 +159,7 @@ export class WebGPUBackend implements Backend {
     this.matmulVariant = forced === "tiled" || forced === "direct" ? forced : ctx.isSoftware ? "direct" : "tiled";
     this.adapterDescription = ctx.adapterDescription;
     this.subgroups = ctx.features.has("subgroups");
+    this.nativeF16 = ctx.features.has("shader-f16");
     const reduceForced = process.env.DAWNET_WEBGPU_REDUCE;
     this.reduceStyle = reduceForced === "workgroup" || reduceForced === "thread" ? reduceForced : ctx.isSoftware ? "thread" : "workgroup";
     this.maxBindingBytes = chunked.bindingLimitBytes(this.device.limits.maxStorageBufferBindingSize, this.device.limits.minStorageBufferOffsetAlignment);
@@ -182,6 +186,49 @@ export class WebGPUBackend implements Backend {
 
   get usesSubgroups(): boolean {
     return this.subgroups;
+  }
+
+  /** Half-precision matmul operands bind as array<f16> (on when the device has `shader-f16`) instead of unpacking words. */
+  useShaderF16(on: boolean): void {
+    if (on && !this.ctx.features.has("shader-f16")) {
+      throw new Error(`webgpu useShaderF16: this device has no 'shader-f16' feature (adapter '${this.adapterDescription}'${featuresDisabledNote()})`);
+    }
+    this.nativeF16 = on;
+  }
+
+  get usesShaderF16(): boolean {
+    return this.nativeF16;
+  }
+
+  /** float32 → packed float16 (two per 32-bit word; NaN stays NaN, magnitudes from 65520 on become ±Inf): an operand for matmulHalf. */
+  packHalf(x: Buf, n: number): Buf {
+    this.checkDevice("packHalf");
+    const out = this.alloc(halfWords(n), "int32");
+    if (n === 0) return out;
+    const [gx, gy] = grid(Math.ceil(halfWords(n) / PACK_HALF_WORKGROUP));
+    this.dispatch("packHalf", this.kernel("packHalf", () => PACK_HALF_SHADER), [n, 0, 0, 0], [this.gpu(out, "packHalf"), this.gpu(x, "packHalf")], [gx, gy]);
+    return out;
+  }
+
+  /** float32 matmul whose A and/or B are packed float16 (packHalf), read by the same kernels, accumulating in float32. */
+  matmulHalf(a: Buf, b: Buf, p: MatmulParams, half: { a: boolean; b: boolean }): Buf {
+    this.checkDevice("matmulHalf");
+    const out = this.alloc(p.batch * p.m * p.n, "float32");
+    if (p.batch * p.m * p.n === 0) return out;
+    if (p.k === 0) {
+      this.free(out);
+      return this.fill(p.batch * p.m * p.n, "float32", 0);
+    }
+    const variant = { kernel: this.matmulVariant, aHalf: half.a, bHalf: half.b, nativeF16: this.nativeF16 };
+    const kernel = this.kernel(matmulHalfKey(variant), () => matmulHalfShader(variant));
+    const tile = this.matmulVariant === "direct" ? MATMUL_DIRECT_TILE : MATMUL_TILE;
+    const gx = Math.ceil(p.n / tile), gy = Math.ceil(p.m / tile);
+    if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM || p.batch > MAX_WORKGROUPS_PER_DIM) {
+      throw new RangeError(`webgpu matmulHalf: [${p.m}, ${p.k}] @ [${p.k}, ${p.n}] x ${p.batch} needs more than ${MAX_WORKGROUPS_PER_DIM} tiles along a side or batches`);
+    }
+    this.dispatch("matmulHalf", kernel, [p.m, p.n, p.k, p.aBatchStride, p.bBatchStride, p.transA ? 1 : 0, p.transB ? 1 : 0, 0],
+      [this.gpu(out, "matmulHalf"), this.gpu(a, "matmulHalf"), this.gpu(b, "matmulHalf")], [gx, gy, p.batch]);
+    return out;
   }
 
   /** Starts timing every dispatch (webgpuProfile in profiler.ts; needs `timestamp-query`). */
