@@ -109,6 +109,15 @@ test("x axis: batches placed at fractional epochs once an epoch's length is know
   assert.ok(viz.lossCurve(live).spec.hconcat, "lossCurve accepts a LiveChart");
 });
 
+test("log axis: the smoothed batch curve averages logs, so it follows a loss that falls by decades", () => {
+  const live = viz.liveLossCurve({ display: null, logScale: true });
+  for (let i = 0; i < 60; i++) live.onBatchEnd(i, { loss: 20 * Math.exp(-i / 4) + 0.01 });
+  const rows = (live.chart().spec.datasets as Record<string, { series: string; value: number }[]>).batch_0;
+  const last = (series: string) => rows.filter((r) => r.series === series).pop()!.value;
+  const raw = last("train (batch)"), smooth = last("train (batch, smoothed)");
+  assert.ok(smooth / raw < 1.5, `smoothed ${smooth} vs raw ${raw} at the end (a linear EMA would be ~${(0.9 ** 20 * 20).toFixed(2)} too high)`);
+});
+
 test("emaDebiased: first value kept, then the bias-corrected moving average", () => {
   const s = viz.emaDebiased([1, 1, 1], 0.9);
   assert.ok(s.every((v) => Math.abs(v - 1) < 1e-12));

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import * as dn from "../lib/index.js";
 import * as viz from "../lib/viz/index.js";
+import { Sequential, Dense } from "../lib/nn/index.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const artifacts = join(root, "test-artifacts");
@@ -146,6 +147,62 @@ page("notebook page with a loss curve, heatmap, image grid and 3-D surface rende
   assert.match(dom.stdout, /id="dawnet-plotly-[^"]*-static" style="display: none;"/, "the static image was hidden once plotly drew");
   assert.not.match(dom.stdout, /<p[^>]*>WebGL is not supported/, "plotly found WebGL (its notice is a <p> element; the same words are in plotly.js source)");
   console.log(`page: ${htmlPath} (${(html.length / 1e6).toFixed(1)} MB), screenshot ${shot}`);
+});
+
+const exportPage = chromium && nbconvert ? test : test.skip;
+if (!(chromium && nbconvert)) console.log("skipped: nbconvert or chromium missing; the exported-tutorial-charts page test did not run");
+
+exportPage("tutorial charts (model diagram, weight heatmap, 4-path contour, Grad-CAM) and fit's live output survive nbconvert's HTML export", async () => {
+  await dn.setBackend("cpu");
+  dn.manualSeed(2);
+  const model = new Sequential([new Dense(10, { inputDim: 8, activation: "relu" }), new Dense(1, { activation: "sigmoid" })]);
+  model.compile({ optimizer: "adam", loss: "binary_crossentropy", metrics: ["accuracy"] });
+  // fit's notebook output, as the kernel would save it: the last update of its one display.
+  let fitOutput: Record<string, unknown> = {};
+  const key = Symbol.for("dawnet.display");
+  const capture = (o: unknown) => void (fitOutput = (o as Record<symbol, () => Record<string, unknown>>)[Symbol.for("jupyter.mimebundle")]());
+  (globalThis as Record<symbol, unknown>)[key] = { display: (o: unknown) => (capture(o), { displayId: "fit", update: async (n: unknown) => capture(n) }), update: async () => {}, clearOutput() {} };
+  try {
+    await model.fit(dn.randn([256, 8]), dn.randint(0, 2, [256, 1]).cast("float32"), { epochs: 2, batchSize: 32, validationSplit: 0.25 });
+  } finally {
+    delete (globalThis as Record<symbol, unknown>)[key];
+  }
+  assert.match(fitOutput["text/html"] as string, /<svg[^>]*class="marks"/);
+  const rosenbrock = (x: number, y: number) => (1 - x) ** 2 + 100 * (y - x * x) ** 2;
+  const line = (x0: number, y0: number): [number, number][] => Array.from({ length: 30 }, (_, i) => [x0 + i * 0.03, y0 - i * 0.05]);
+  const image = dn.tensor(Array.from({ length: 28 * 28 }, (_, i) => ((i % 28) - 14) ** 2 + (Math.floor(i / 28) - 14) ** 2 < 60 ? 1 : 0)).reshape([28, 28]);
+  const cam = dn.tensor(Array.from({ length: 49 }, (_, i) => Math.max(0, 3 - Math.abs((i % 7) - 3) - Math.abs(Math.floor(i / 7) - 3)))).reshape([7, 7]);
+  const charts: [string, viz.Chart][] = [
+    ["plotModel", viz.plotModel(model)],
+    ["heatmap of first-layer weights", await viz.heatmap((model.getLayer(0) as Dense).kernel, { xTitle: "hidden neuron", yTitle: "feature" })],
+    ["contour with four paths", viz.contour(rosenbrock, { xRange: [-2, 2], yRange: [-1, 3], resolution: 60, paths: ["SGD", "momentum", "RMSprop", "Adam"].map((name, i) => ({ name, points: line(-1.5 + 0.7 * i, 2.8) })) })],
+    ["Grad-CAM overlay", await viz.gradCamOverlay(image, cam)],
+  ];
+  const cells: unknown[] = [{ cell_type: "code", execution_count: 1, metadata: {}, source: ["await model.fit(x, y)"], outputs: [{ output_type: "display_data", data: fitOutput, metadata: {} }] }];
+  for (const [title, chart] of charts) {
+    cells.push({ cell_type: "code", execution_count: cells.length + 1, metadata: {}, source: [`// ${title}`], outputs: [{ output_type: "display_data", ...(await displayed(chart)) }] });
+  }
+  const notebook = { cells, metadata: { kernelspec: { name: "dawnet", display_name: "TypeScript (dawnet)", language: "typescript" } }, nbformat: 4, nbformat_minor: 4 };
+  const nbPath = join(artifacts, "viz-page-tutorial.ipynb");
+  writeFileSync(nbPath, JSON.stringify(notebook));
+  const r = spawnSync(nbconvert![0], [...nbconvert!.slice(1), "--to", "html", "--output-dir", artifacts, "--output", "viz-page-tutorial", nbPath], { encoding: "utf8", timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  const htmlPath = join(artifacts, "viz-page-tutorial.html");
+  const html = readFileSync(htmlPath, "utf8");
+  assert.is((html.match(/<img src="data:image\/png;base64/g) ?? []).length, charts.length, "every chart as its PNG, with no setting");
+  const fitSvg = html.match(/<svg[^>]*class="marks"[\s\S]*?<\/svg>/)?.[0] ?? "";
+  assert.ok((fitSvg.match(/class="mark-line/g) ?? []).length >= 4, "fit's inline SVG keeps its lines (text/html is not cleaned)");
+  const shot = join(artifacts, "viz-page-tutorial.png");
+  const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--virtual-time-budget=5000"];
+  const width = 1100, height = 2300;
+  spawnSync(chromium!, [...flags, `--screenshot=${shot}`, `--window-size=${width},${height}`, pathToFileURL(htmlPath).href], { encoding: "utf8", timeout: 120_000 });
+  assert.ok(existsSync(shot), "chromium wrote no screenshot");
+  const png = decode(readFileSync(shot));
+  const channels = png.channels ?? 4;
+  let ink = 0;
+  for (let i = 0; i < png.width * png.height; i++) if (png.data[i * channels] < 200) ink++;
+  assert.ok(ink > 0.03 * png.width * png.height, `the page looks blank (${ink} dark pixels)`);
+  console.log(`page: ${htmlPath}, screenshot ${shot}`);
 });
 
 test.run();

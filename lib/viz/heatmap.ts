@@ -115,7 +115,7 @@ export function matrixSpec(
     }
   }
   const x = { field: "col", type: "ordinal", sort: xLabels, title: options.xTitle ?? "column", axis: { labelAngle: 0, labelOverlap: true } };
-  const y = { field: "row", type: "ordinal", sort: yLabels, title: options.yTitle ?? "row", axis: { labelOverlap: true } };
+  const y = { field: "row", type: "ordinal", sort: yLabels, title: options.yTitle ?? "row", axis: { labelOverlap: true, labelLimit: 320 } }; // vega's canvas-less width estimate would cut names past ~180 px
   const annotate = options.annotate ?? cells <= 150;
   const [lo, hi] = color.domain;
   // Text on the darkest quarter of the scale (both ends when diverging) is white.

@@ -345,7 +345,10 @@ export class LiveChart extends Chart {
           values.push(v);
         }
       }
-      const smoothed = emaDebiased(values, beta);
+      // On a log axis smooth the logs (a geometric mean): a linear average of a loss falling by decades
+      // is dominated by its early values and lags far above the curve.
+      const logSmooth = this.options.logScale === true && metric.toLowerCase().includes("loss") && values.every((v) => v > 0);
+      const smoothed = logSmooth ? emaDebiased(values.map(Math.log), beta).map(Math.exp) : emaDebiased(values, beta);
       const bucket = Math.max(1, Math.ceil(values.length / maxPoints));
       for (let i = 0; i < values.length; i += bucket) {
         const end = Math.min(values.length, i + bucket);
