@@ -72,9 +72,11 @@ function indexError(check: IndexCheck | undefined, tag: number, value: number, p
   }
   const { site, axisSize, outer, inner, nIdx } = check;
   const shape = (s: readonly number[]) => `[${s.join(",")}]`;
-  const where = site.inputShape && site.indexShape
-    ? `${site.axis !== undefined ? `axis ${site.axis} of ` : ""}input ${shape(site.inputShape)}, indices ${shape(site.indexShape)}`
-    : `input seen as [outer, axis, inner] = ${shape([outer, axisSize, inner])}, ${nIdx} indices`;
+  const named = [
+    ...(site.inputShape ? [`${site.axis !== undefined ? `axis ${site.axis} of ` : ""}input ${shape(site.inputShape)}`] : []),
+    ...(site.indexShape ? [`indices ${shape(site.indexShape)}`] : []),
+  ];
+  const where = named.length ? named.join(", ") : `input seen as [outer, axis, inner] = ${shape([outer, axisSize, inner])}, ${nIdx} indices`;
   return new RangeError(`${site.op}: index ${value} at position ${position} is out of range for an axis of size ${axisSize} (${where}) — ` +
     `detected on the GPU at the next read; indices must be in [0, ${axisSize}): fix or clip the index tensor`);
 }
