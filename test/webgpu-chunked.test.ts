@@ -157,13 +157,15 @@ function convParams(n: number, h: number, w: number, cin: number, kh: number, kw
   return { n, h, w, cin, kh, kw, cout, oh, ow, strideH: stride[0], strideW: stride[1], dilationH: dilation[0], dilationW: dilation[1], padTop: pad[0], padLeft: pad[1] };
 }
 
-it("conv2d, its input gradient and its filter gradient: batch, channel and partial-sum splits", async () => {
+it("conv2d, its input gradient and its filter gradient: batch, channel, partial-sum and row splits", async () => {
   const cases = [
     convParams(5, 9, 8, 3, 3, 2, 4, [2, 1], [1, 2], [1, 1]), // batch split
     convParams(1, 12, 12, 20, 3, 3, 6, [1, 1], [1, 1], [1, 1]), // one image past a binding: input-channel partial sums
     convParams(2, 6, 7, 20, 3, 3, 30, [1, 2], [1, 1], [0, 2]), // filter past a binding: output-channel split
     convParams(2, 5, 5, 64, 3, 3, 3, [1, 1], [1, 1], [1, 1]), // wide cin (implicit-GEMM input gradient when it fits)
     convParams(3, 10, 9, 2, 5, 3, 5, [3, 2], [2, 1], [2, 0]),
+    convParams(1, 41, 30, 1, 3, 3, 1, [1, 1], [2, 1], [2, 1]), // one channel plane past a binding: output-row pieces
+    convParams(1, 45, 37, 1, 4, 2, 2, [3, 2], [1, 1], [1, 0]), // rows with stride past the window height
   ];
   for (const p of cases) {
     const label = JSON.stringify(p);
@@ -181,10 +183,14 @@ it("conv2d, its input gradient and its filter gradient: batch, channel and parti
   }
 });
 
-it("max/avg pooling and their gradients: batch and channel splits", async () => {
+it("max/avg pooling and their gradients: batch, channel and row splits", async () => {
   const cases: Pool2dParams[] = [
     { n: 4, h: 11, w: 10, c: 5, kh: 3, kw: 3, oh: 6, ow: 5, strideH: 2, strideW: 2, padTop: 1, padLeft: 1 },
     { n: 1, h: 10, w: 10, c: 30, kh: 2, kw: 3, oh: 5, ow: 8, strideH: 2, strideW: 1, padTop: 0, padLeft: 0 },
+    // One channel plane past a binding: output-row pieces (overlapping input rows; gradient pieces added).
+    { n: 1, h: 57, w: 40, c: 1, kh: 3, kw: 3, oh: 29, ow: 20, strideH: 2, strideW: 2, padTop: 1, padLeft: 1 },
+    { n: 2, h: 70, w: 33, c: 1, kh: 2, kw: 2, oh: 35, ow: 16, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 },
+    { n: 1, h: 50, w: 61, c: 1, kh: 2, kw: 3, oh: 17, ow: 59, strideH: 3, strideW: 1, padTop: 0, padLeft: 0 },
   ];
   for (const p of cases) {
     // Repeated values make ties (max routes to the first maximal element).

@@ -76,6 +76,12 @@ interface Problem {
   windowed?(k: number, sizes: Record<string, number>): boolean;
   /** The leaf kernel accepts windows from host.windowOf: contiguous pieces are bound in place, not copied. */
   inPlace?: boolean;
+  /**
+   * Convolution and pooling: the input rows [first, first + count) that output rows [start, start + n) read.
+   * Splitting the "rows" axis (output rows) narrows dims named "inRows" to them; pieces of an output with
+   * "inRows" (input gradients) overlap, so that output is zeroed and every piece added into it.
+   */
+  inputRows?(start: number, n: number): [number, number];
 }
 
 /** The dims of `o` that a copy materializes, in storage order (dims broadcast with stride 0 are dropped). */
@@ -155,8 +161,9 @@ function solve(host: ChunkHost, p: Problem, sizes: Record<string, number>, start
   for (const axis of p.order) {
     const len = sizes[axis];
     if (len <= 1) continue;
+    const dimOf = (o: Operand) => o.axes.indexOf(axis === "rows" && o.axes.includes("inRows") ? "inRows" : axis);
     const hit = oversize.filter((o) => {
-      const d = o.axes.indexOf(axis);
+      const d = dimOf(o);
       return d >= 0 && o.view.strides[d] !== 0;
     });
     if (hit.length === 0) continue;
@@ -174,10 +181,24 @@ function solve(host: ChunkHost, p: Problem, sizes: Record<string, number>, start
       if (step >= unit) step -= step % unit;
     }
     const combines = !out.axes.includes(axis);
+    if (axis === "rows" && out.axes.includes("inRows") && !accumulate) {
+      // Row pieces of an input gradient overlap and may leave rows no window reads: zero the region; pieces
+      // along "rows" (which the output lacks) are added into it.
+      const zero = host.fill(1, out.view.dtype, 0);
+      const v = out.view;
+      host.copyInto(v.buf, { shape: v.shape, strides: v.strides, offset: v.offset, dtype: v.dtype }, { buf: zero, dtype: v.dtype, shape: v.shape, strides: v.shape.map(() => 0), offset: 0 });
+      host.free(zero);
+    }
+    const parentRows = axis === "rows" ? p.inputRows!(starts.rows, sizes.rows) : undefined;
     for (let start = 0; start < len; start += step) {
       const n = Math.min(step, len - start);
+      const cut = (o: Operand): Operand => {
+        if (!parentRows || !o.axes.includes("inRows")) return narrow(o, axis, start, n);
+        const [first, count] = p.inputRows!(starts.rows + start, n);
+        return narrow(o, "inRows", first - parentRows[0], count);
+      };
       solve(host, p, { ...sizes, [axis]: n }, { ...starts, [axis]: starts[axis] + start },
-        inputs.map((o) => narrow(o, axis, start, n)), narrow(out, axis, start, n), accumulate || (combines && start > 0));
+        inputs.map(cut), cut(out), accumulate || (combines && start > 0));
     }
     return;
   }
@@ -417,51 +438,70 @@ function nhwc(buf: Buf, shape: number[], axes: (string | null)[]): Operand {
   return { view: { buf, dtype: "float32", shape, strides: contiguousStrides(shape), offset: 0 }, axes };
 }
 
+/** Input rows [first, count] that output rows [start, start + n) of a window op read (clipped to the input). */
+function windowRows(p: { h: number; strideH: number; padTop: number }, extent: number, start: number, n: number): [number, number] {
+  const lo = start * p.strideH - p.padTop, hi = (start + n - 1) * p.strideH - p.padTop + extent - 1;
+  const first = Math.max(0, lo), last = Math.min(p.h - 1, hi);
+  if (last < first) throw new RangeError(`webgpu: output rows ${start}..${start + n - 1} read only padding (padTop ${p.padTop}, input height ${p.h}); such padding is not supported past one binding`);
+  return [first, last - first + 1];
+}
+
+/** The params of a piece of output rows: its input rows and the padding above them. */
+function rowPiece<P extends { h: number; oh: number; strideH: number; padTop: number }>(p: P, extent: number, start: number, n: number): P {
+  if (start === 0 && n === p.oh) return p;
+  const [first, count] = windowRows(p, extent, start, n);
+  return { ...p, oh: n, h: count, padTop: first - (start * p.strideH - p.padTop) };
+}
+
 function convRun(host: ChunkHost, op: string, order: string[], p: Conv2dParams, inputs: Operand[], outShape: number[], outAxes: (string | null)[],
   kernel: (a: Buf, b: Buf, q: Conv2dParams) => Buf): Buf {
+  const extent = (p.kh - 1) * p.dilationH + 1;
   const problem: Problem = {
-    op, order, combine: "add", inPlace: true,
-    leaf: ([a, b], s) => kernel(a, b, { ...p, n: s.n, cin: s.cin, cout: s.cout }),
+    op, order: [...order, "rows"], combine: "add", inPlace: true,
+    leaf: ([a, b], s, at) => kernel(a, b, rowPiece({ ...p, n: s.n, cin: s.cin, cout: s.cout }, extent, at.rows, s.rows)),
+    inputRows: (start, n) => windowRows(p, extent, start, n),
   };
-  return run(host, problem, { n: p.n, cin: p.cin, cout: p.cout }, inputs, outAxes, outShape, "float32");
+  return run(host, problem, { n: p.n, cin: p.cin, cout: p.cout, rows: p.oh }, inputs, outAxes, outShape, "float32");
 }
 
 /** Split over the batch, then output channels, then input channels (partial sums). */
 export function conv2d(host: ChunkHost, x: Buf, w: Buf, p: Conv2dParams): Buf {
   return convRun(host, "conv2d", ["n", "cout", "cin"], p,
-    [nhwc(x, [p.n, p.h, p.w, p.cin], ["n", null, null, "cin"]), nhwc(w, [p.kh, p.kw, p.cin, p.cout], [null, null, "cin", "cout"])],
-    [p.n, p.oh, p.ow, p.cout], ["n", null, null, "cout"], (a, b, q) => host.conv2d(a, b, "float32", q));
+    [nhwc(x, [p.n, p.h, p.w, p.cin], ["n", "inRows", null, "cin"]), nhwc(w, [p.kh, p.kw, p.cin, p.cout], [null, null, "cin", "cout"])],
+    [p.n, p.oh, p.ow, p.cout], ["n", "rows", null, "cout"], (a, b, q) => host.conv2d(a, b, "float32", q));
 }
 
 /** Split over the batch, then input channels, then output channels (partial sums). */
 export function conv2dGradInput(host: ChunkHost, dy: Buf, w: Buf, p: Conv2dParams): Buf {
   return convRun(host, "conv2dGradInput", ["n", "cin", "cout"], p,
-    [nhwc(dy, [p.n, p.oh, p.ow, p.cout], ["n", null, null, "cout"]), nhwc(w, [p.kh, p.kw, p.cin, p.cout], [null, null, "cin", "cout"])],
-    [p.n, p.h, p.w, p.cin], ["n", null, null, "cin"], (a, b, q) => host.conv2dGradInput(a, b, "float32", q));
+    [nhwc(dy, [p.n, p.oh, p.ow, p.cout], ["n", "rows", null, "cout"]), nhwc(w, [p.kh, p.kw, p.cin, p.cout], [null, null, "cin", "cout"])],
+    [p.n, p.h, p.w, p.cin], ["n", "inRows", null, "cin"], (a, b, q) => host.conv2dGradInput(a, b, "float32", q));
 }
 
 /** Split over the batch (partial sums), then input and output channels. */
 export function conv2dGradFilter(host: ChunkHost, x: Buf, dy: Buf, p: Conv2dParams): Buf {
   return convRun(host, "conv2dGradFilter", ["n", "cin", "cout"], p,
-    [nhwc(x, [p.n, p.h, p.w, p.cin], ["n", null, null, "cin"]), nhwc(dy, [p.n, p.oh, p.ow, p.cout], ["n", null, null, "cout"])],
+    [nhwc(x, [p.n, p.h, p.w, p.cin], ["n", "inRows", null, "cin"]), nhwc(dy, [p.n, p.oh, p.ow, p.cout], ["n", "rows", null, "cout"])],
     [p.kh, p.kw, p.cin, p.cout], [null, null, "cin", "cout"], (a, b, q) => host.conv2dGradFilter(a, b, "float32", q));
 }
 
 /** Pooling is independent per image and channel: split over the batch, then channels. */
 export function pool2d(host: ChunkHost, op: "max" | "avg", x: Buf, p: Pool2dParams): Buf {
   const problem: Problem = {
-    op: "pool2d", order: ["n", "c"], combine: "add", inPlace: true,
-    leaf: ([xp], s) => host.pool2d(op, xp, "float32", { ...p, n: s.n, c: s.c }),
+    op: "pool2d", order: ["n", "c", "rows"], combine: "add", inPlace: true,
+    leaf: ([xp], s, at) => host.pool2d(op, xp, "float32", rowPiece({ ...p, n: s.n, c: s.c }, p.kh, at.rows, s.rows)),
+    inputRows: (start, n) => windowRows(p, p.kh, start, n),
   };
-  return run(host, problem, { n: p.n, c: p.c }, [nhwc(x, [p.n, p.h, p.w, p.c], ["n", null, null, "c"])], ["n", null, null, "c"], [p.n, p.oh, p.ow, p.c], "float32");
+  return run(host, problem, { n: p.n, c: p.c, rows: p.oh }, [nhwc(x, [p.n, p.h, p.w, p.c], ["n", "inRows", null, "c"])], ["n", "rows", null, "c"], [p.n, p.oh, p.ow, p.c], "float32");
 }
 
 export function pool2dGrad(host: ChunkHost, op: "max" | "avg", x: Buf, dy: Buf, p: Pool2dParams): Buf {
   const problem: Problem = {
-    op: "pool2dGrad", order: ["n", "c"], combine: "add", inPlace: true,
-    leaf: ([xp, dyp], s) => host.pool2dGrad(op, xp, dyp, "float32", { ...p, n: s.n, c: s.c }),
+    op: "pool2dGrad", order: ["n", "c", "rows"], combine: "add", inPlace: true,
+    leaf: ([xp, dyp], s, at) => host.pool2dGrad(op, xp, dyp, "float32", rowPiece({ ...p, n: s.n, c: s.c }, p.kh, at.rows, s.rows)),
+    inputRows: (start, n) => windowRows(p, p.kh, start, n),
   };
-  return run(host, problem, { n: p.n, c: p.c }, [
-    nhwc(x, [p.n, p.h, p.w, p.c], ["n", null, null, "c"]), nhwc(dy, [p.n, p.oh, p.ow, p.c], ["n", null, null, "c"]),
-  ], ["n", null, null, "c"], [p.n, p.h, p.w, p.c], "float32");
+  return run(host, problem, { n: p.n, c: p.c, rows: p.oh }, [
+    nhwc(x, [p.n, p.h, p.w, p.c], ["n", "inRows", null, "c"]), nhwc(dy, [p.n, p.oh, p.ow, p.c], ["n", "rows", null, "c"]),
+  ], ["n", "inRows", null, "c"], [p.n, p.h, p.w, p.c], "float32");
 }

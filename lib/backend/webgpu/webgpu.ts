@@ -386,7 +386,7 @@ export class WebGPUBackend implements Backend {
     if (bytes > this.maxBindingBytes) {
       throw new RangeError(
         `webgpu ${op}: a tensor of ${(buf as WebGPUBuf).elements} elements (${bytes} bytes) exceeds this device's maxStorageBufferBindingSize ` +
-          `(${this.maxBindingBytes} bytes); only elementwise ops, copies/slices, fill and gather along the first axis split such tensors: ` +
+          `(${this.maxBindingBytes} bytes) and this kernel does not split it (the Backend kernels do, through chunked.ts): ` +
           `process it in smaller pieces (batches) or use the cpu backend`,
       );
     }
