@@ -1,6 +1,6 @@
 /**
- * Reduction throughput on the webgpu backend with and without subgroup operations, alternated in one
- * process (the machine is shared: alternating keeps both sides under the same load). GB/s counts the
+ * Reduction throughput on the webgpu backend with and without subgroup operations (and, on software
+ * adapters, with their own plans and with the GPU plans), alternated in one process (the machine is shared: alternating keeps both sides under the same load). GB/s counts the
  * input bytes read; `chain` reductions are queued per read so the read's latency is amortized.
  *
  *   node dist/bench/webgpu-reduce.js [elements...]     (default 1048576 16777216)
@@ -16,8 +16,13 @@ const rounds = Number(process.env.WEBGPU_BENCH_ROUNDS) || 5;
 
 const gpu = (await dawnetWebGPU()) as WebGPUBackend | undefined;
 if (!gpu) process.exit(0);
-const modes = gpu.features.has("subgroups") ? [true, false] : [false];
-if (modes.length === 1) console.error(`subgroups unavailable on '${gpu.adapterDescription}': measuring the workgroup-memory path only`);
+const subgroupModes = gpu.features.has("subgroups") ? [true, false] : [false];
+if (subgroupModes.length === 1) console.error(`subgroups unavailable on '${gpu.adapterDescription}': measuring the workgroup-memory path only`);
+// The device's own plans, and on software adapters also the GPU plans (where every case takes the workgroup kernels).
+const styles = gpu.reduceStyle === "thread" ? (["thread", "workgroup"] as const) : (["workgroup"] as const);
+const modes = styles.flatMap((style) => subgroupModes.map((subgroups) => ({ style, subgroups })));
+const modeName = (m: (typeof modes)[number]) => `dawnet-webgpu ${m.style} plans, ${m.subgroups ? "subgroups" : "workgroup tree"}`;
+const style0 = gpu.reduceStyle;
 
 /** [outer, r, inner] cases per size: the whole tensor to one value, and rows of 256 (softmax-like). */
 const cases = (n: number): { name: string; shape: [number, number, number] }[] => [
@@ -37,22 +42,24 @@ for (const n of sizes) {
         await gpu.read(outs[chain - 1], op === "argmax" ? "int32" : "float32", Math.min(outputs, 4));
         for (const o of outs) gpu.free(o);
       };
-      const best = new Map<boolean, number>();
+      const best = new Map<string, number>();
       for (let round = 0; round <= rounds; round++) {
-        for (const on of modes) {
-          gpu.useSubgroups(on);
+        for (const mode of modes) {
+          gpu.reduceStyle = mode.style;
+          gpu.useSubgroups(mode.subgroups);
           const t0 = performance.now();
           await run();
           const ms = performance.now() - t0;
-          if (round > 0) best.set(on, Math.min(best.get(on) ?? Infinity, ms)); // round 0 compiles and warms up
+          if (round > 0) best.set(modeName(mode), Math.min(best.get(modeName(mode)) ?? Infinity, ms)); // round 0 compiles and warms up
         }
       }
-      for (const on of modes) {
-        const ms = best.get(on)!;
-        emit({ bench: "reduce", size: n, case: name, op, impl: on ? "dawnet-webgpu subgroups" : "dawnet-webgpu workgroup tree", value: Number(((chain * n * 4) / ms / 1e6).toFixed(2)), unit: "GB/s", higherIsBetter: true, msPerReduce: Number((ms / chain).toFixed(3)), device: gpu.adapterDescription });
+      for (const mode of modes) {
+        const ms = best.get(modeName(mode))!;
+        emit({ bench: "reduce", size: n, case: name, op, impl: modeName(mode), value: Number(((chain * n * 4) / ms / 1e6).toFixed(2)), unit: "GB/s", higherIsBetter: true, msPerReduce: Number((ms / chain).toFixed(3)), device: gpu.adapterDescription });
       }
     }
   }
   gpu.free(x);
 }
+gpu.reduceStyle = style0;
 gpu.useSubgroups(gpu.features.has("subgroups"));
