@@ -9,6 +9,9 @@ import * as assert from "uvu/assert";
 import * as dn from "../lib/index.js";
 import { createWebGPUBackend, type WebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
 import { rejects } from "./helpers.js";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 
 const created = await createWebGPUBackend();
 const it = "unavailable" in created ? test.skip : test;
@@ -100,6 +103,25 @@ it("valid indices cost nothing extra: one dispatch per gather, reads without pen
   const ids = Array.from(await idx.data());
   const xs = (await x.array()) as number[][];
   ids.forEach((r, j) => assert.equal(rows[j], xs[r]));
+});
+
+it("a process that hit an index error exits by itself, printing nothing but Dawn's two adapter warnings", () => {
+  const lib = join(dirname(fileURLToPath(import.meta.url)), "..", "lib", "index.js");
+  const source = `
+    const dn = await import(${JSON.stringify(lib)});
+    await dn.setBackend("webgpu");
+    const x = dn.ones([10, 4]);
+    dn.gather(x, dn.tensor([11], { dtype: "int32" }), 0);
+    try { await dn.ones([1]).data(); } catch (e) { console.log(e.message.split(" (")[0]); }
+    dn.gather(x, dn.tensor([-2], { dtype: "int32" }), 0); // pending and never read: no hang at exit
+    console.log("done");`;
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", source], { encoding: "utf8", timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, "gather: index 11 at position 0 is out of range for an axis of size 10\ndone\n");
+  const noise = r.stderr.split("\n").filter((l) => l && !/artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit/.test(l));
+  assert.equal(noise, [], `unexpected stderr: ${r.stderr}`);
+  assert.ok(Date.now() - started < 30_000, "the child did not exit promptly");
 });
 
 test.run();
