@@ -33,11 +33,12 @@ function sample() {
 const STEPS = 10_000;
 const WARMUP = 300;
 /**
- * Allowed growth over the measured steps: measured 0 to +4.6 MiB native (malloc arenas' high-water marks move
- * with how far the GPU lags on 2 busy cores) and < 0.3 MiB JS; a leak of 840 bytes (native) or 210 bytes (JS)
- * per step exceeds it.
+ * Allowed growth over the measured steps, about twice the most measured: native 0 to +5.1 MiB in 10 runs on 2
+ * busy cores (/proc/self/smaps: the main malloc arena moves < 1 MiB; the rest is anonymous mappings, i.e.
+ * thread arenas and V8 pages it pools outside its counted heap), JS < 0.4 MiB. A leak of 1 KB (native) or
+ * 210 bytes (JS) per step exceeds it.
  */
-const NATIVE_SLACK_MIB = 8;
+const NATIVE_SLACK_MIB = 10;
 const HEAP_SLACK_MIB = 2;
 const created = await createWebGPUBackend();
 const it = "unavailable" in created ? test.skip : test;
