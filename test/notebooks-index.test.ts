@@ -18,6 +18,39 @@ test("notebooks/README.md links every notebook", () => {
   for (const name of allNotebooks()) assert.ok(readme.includes(`(${name})`), `notebooks/README.md has no link to ${name}`);
 });
 
+/** Chart builders of lib/viz a reader calls directly (helpers such as gradCamMaps excluded). */
+const chartBuilders = ["lineChart", "lossCurve", "liveLossCurve", "heatmap", "confusionMatrix", "imageGrid", "convFilters", "featureMaps", "histogram",
+  "activationPlot", "scatter", "decisionBoundary", "contour", "surface3d", "gradCamOverlay", "gradCam", "plotModel"];
+
+const codeOf = (name: string): string =>
+  (JSON.parse(readFileSync(path.join(notebooksDir, name), "utf8")) as Notebook).cells
+    .filter((c) => c.cell_type === "code").map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n");
+
+test("every chart builder is used by at least one tutorial", () => {
+  const code = allNotebooks().map(codeOf).join("\n");
+  const unused = chartBuilders.filter((b) => !new RegExp(`\\b(dn|viz)\\.(viz\\.)?${b}\\(`).test(code));
+  assert.equal(unused, [], `no notebook calls ${unused.join(", ")}`);
+});
+
+/**
+ * Saved with SVG charts until test/notebook-browser.test.ts (another owner's) stops requiring SVG outputs in
+ * tutorial 6 (it counts output_svg areas; charts now default to PNG); then re-run it and empty this list.
+ */
+const svgOutputsPending = ["06-mnist-mlp.ipynb"];
+
+test("saved chart outputs export from nbconvert 6.5: a PNG or HTML beside any SVG", () => {
+  for (const name of allNotebooks().filter((n) => !svgOutputsPending.includes(n))) {
+    const nb = JSON.parse(readFileSync(path.join(notebooksDir, name), "utf8")) as Notebook;
+    nb.cells.forEach((cell, i) => {
+      for (const out of cell.outputs ?? []) {
+        const data = out.data ?? {};
+        // nbconvert < 7.7 lxml-cleans image/svg+xml to bare text; image/png and text/html pass (lib/viz/README.md).
+        if ("image/svg+xml" in data) assert.ok("image/png" in data || "text/html" in data, `${name} cell ${i + 1}: an SVG-only chart (re-run the notebook: charts default to PNG)`);
+      }
+    });
+  }
+});
+
 const md = (source: string) => ({ cell_type: "markdown", source });
 const printed = (text: string) => ({ cell_type: "code", source: "", execution_count: 1, outputs: [{ output_type: "stream", name: "stdout", text }] });
 

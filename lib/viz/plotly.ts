@@ -108,7 +108,7 @@ export class PlotlyChart extends Chart {
     const data = {
       "application/vnd.plotly.v1+json": this.figure,
       "text/html": html,
-      ...(await staticImage(await this.fallback.toSVG(), false, metadata)),
+      ...(await staticImage(await this.fallback.toSVG(), this.fallback.raster, metadata)),
       "text/plain": this.describe(),
     };
     return { data, metadata };

@@ -198,7 +198,7 @@ function contourSpec(s: Sampled, options: SurfaceOptions, log: boolean): VegaLit
     // vanishes on the page; a dark halo under each path keeps light colors visible on the yellow plateau.
     const range = names.map((_, i) => PATH_COLORS[i % PATH_COLORS.length]);
     const rows = paths.flatMap((p) => p.xs.map((x, k) => ({ x, y: p.ys[k], z: p.zs[k], step: k, path: p.name })));
-    const stroke = { field: "path", type: "nominal", title: "path", scale: { domain: names, range } };
+    const stroke = { field: "path", type: "nominal", title: "path", scale: { domain: names, range }, legend: { labelLimit: 280 } };
     datasets.paths = rows;
     layers.push(
       {
