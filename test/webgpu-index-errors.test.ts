@@ -92,6 +92,26 @@ it("checkIndices: the device-side check for ops that use indices without gatheri
   assert.equal(await dn.ones([1]).array(), [1]);
 });
 
+it("through the ops layer: gather names its shapes, oneHot and sparse crossentropy labels are checked on the device", async () => {
+  const x = dn.zeros([10, 4]);
+  dn.gather(x, ints([1, 12, 3]), 0);
+  await rejects(() => dn.ones([1]).data(), /^gather: index 12 at position 1 is out of range for an axis of size 10 \(axis 0 of input \[10,4\], indices \[3\]\) — detected on the GPU/);
+  const hot = dn.oneHot(ints([0, 5]), 3);
+  await rejects(() => hot.data(), /^oneHot: index 5 at position 1 is out of range for an axis of size 3 \(indices \[2\]\)/);
+  // A label equal to the class count would flatten into the next row's first class: checked against the classes.
+  const loss = dn.losses.sparseCategoricalCrossentropy({ fromLogits: true });
+  const logits = dn.tensor([[1, 2, 3], [4, 5, 6]]);
+  const value = loss.call(ints([3, 0]), logits);
+  await rejects(() => value.data(), /^sparseCategoricalCrossentropy: index 3 at position 0 is out of range for an axis of size 3 \(axis 1 of input \[2,3\], indices \[2\]\)/);
+  await dn.setBackend("cpu");
+  try {
+    assert.throws(() => loss.call(dn.tensor([3, 0], { dtype: "int32" }), dn.tensor([[1, 2, 3], [4, 5, 6]])), /^sparseCategoricalCrossentropy: index 3 at position 0 is out of range for an axis of size 3$/);
+  } finally {
+    await dn.setBackend("webgpu");
+  }
+  assert.ok(Math.abs((await loss.call(ints([0, 2]), logits).item()) - 1.4076) < 1e-3);
+});
+
 it("valid indices cost nothing extra: one dispatch per gather, reads without pending checks copy no status", async () => {
   const x = dn.randn([100, 8]);
   const idx = dn.randint(0, 100, [32]);

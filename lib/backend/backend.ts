@@ -62,6 +62,9 @@ export interface Pool2dParams {
   padTop: number; padLeft: number;
 }
 
+/** Where an index tensor is read: named in the error a device backend raises for an out-of-range index. */
+export interface IndexSite { op: string; axis?: number; inputShape?: readonly number[]; indexShape?: readonly number[] }
+
 export interface Backend {
   readonly name: string;
 
@@ -98,10 +101,15 @@ export interface Backend {
   /** Input contiguous as [outer, n, inner]; cumulative sum along n (reverse = from the end). */
   cumsum(x: Buf, dtype: DType, outer: number, n: number, inner: number, reverse: boolean): Buf;
   matmul(a: Buf, b: Buf, dtype: DType, p: MatmulParams): Buf;
-  /** x contiguous [outer, axisSize, inner], idx int32 [nIdx]; out [outer, nIdx, inner]. Indices are pre-checked. */
-  gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf;
+  /**
+   * x contiguous [outer, axisSize, inner], idx int32 [nIdx]; out [outer, nIdx, inner]. Host-readable indices are
+   * pre-checked; device backends check on the device and raise at the next read, naming `site`.
+   */
+  gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number, site?: IndexSite): Buf;
   /** Adjoint of gather: g [outer, nIdx, inner] summed into zeros [outer, axisSize, inner]. */
-  scatterAdd(g: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf;
+  scatterAdd(g: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number, site?: IndexSite): Buf;
+  /** Device backends: checks int32 idx[0 .. n) against [0, axisSize) on the device; a bad index raises at the next read. */
+  checkIndices?(idx: Buf, n: number, axisSize: number, site: IndexSite): void;
   conv2d(x: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf;
   conv2dGradInput(dy: Buf, w: Buf, dtype: DType, p: Conv2dParams): Buf;
   conv2dGradFilter(x: Buf, dy: Buf, dtype: DType, p: Conv2dParams): Buf;

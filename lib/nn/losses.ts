@@ -7,7 +7,7 @@
 import type { Tensor } from "../tensor.js";
 import * as E from "../ops/elementwise.js";
 import { mean, sum, logSoftmax } from "../ops/reduce.js";
-import { gather } from "../ops/movement.js";
+import { checkIndexTensor, gather } from "../ops/movement.js";
 import { arange } from "../ops/creation.js";
 import { fmt } from "../shape.js";
 import { lookup, normalizeName, snakeCase } from "./identifiers.js";
@@ -111,6 +111,8 @@ function pickClass(values: Tensor, labels: Tensor): Tensor {
   const c = values.shape[values.ndim - 1];
   const rows = labels.size;
   if (labels.size && (labels.shape.length !== values.ndim - 1)) throw new Error(`sparseCategoricalCrossentropy: labels ${fmt(labels.shape)} do not fit ${fmt(values.shape)}`);
+  // The flat index of a label ≥ c would land in the next row: check labels against the class count itself.
+  checkIndexTensor("sparseCategoricalCrossentropy", labels, c, values.shape, values.ndim - 1);
   const flatIdx = E.add(E.mul(arange(0, rows, 1, "int32"), c), labels.reshape([rows]));
   return gather(values.reshape([rows * c]), flatIdx, 0).reshape([...labels.shape]);
 }

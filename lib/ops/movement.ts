@@ -250,10 +250,19 @@ export function split(t: Tensor, sizesOrSections: number | readonly number[], ax
   });
 }
 
-/** Checks integer indices against an axis size when the backend can read them synchronously. */
-function checkIndices(op: string, idx: Tensor, size: number): void {
+/**
+ * Checks int32 indices against [0, size): at once where the backend reads synchronously, otherwise on the
+ * device (webgpu), which raises at the next read naming `op`. For ops that use indices without gathering.
+ */
+export function checkIndexTensor(op: string, idx: Tensor, size: number, inputShape?: readonly number[], axis?: number): void {
   const s = idx.storage(op).backend;
-  if (!s.readSync) return; // GPU kernels bounds-check and write zeros instead.
+  if (!s.readSync) {
+    if (!s.checkIndices || idx.size === 0) return;
+    const ib = contiguousBase(idx);
+    s.checkIndices(ib.storage(op).buf!, idx.size, size, { op, axis, inputShape, indexShape: idx.shape });
+    if (ib !== idx) ib.dispose();
+    return;
+  }
   const data = idx.dataSync();
   for (let i = 0; i < data.length; i++) {
     if (data[i] < 0 || data[i] >= size) {
@@ -278,16 +287,17 @@ export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0)
     idx = cast(idx, "int32");
   }
   backendOf("gather", x, idx);
-  checkIndices("gather", idx, x.shape[a]);
+  if (b.readSync) checkIndexTensor("gather", idx, x.shape[a]); // device kernels check as they gather
+  const site = { op: "gather", axis: a, inputShape: x.shape, indexShape: idx.shape };
   const src = contiguousBase(x), ib = contiguousBase(idx);
   const outer = sizeOf(x.shape.slice(0, a)), inner = sizeOf(x.shape.slice(a + 1)), axisSize = x.shape[a], n = idx.size;
   const shape = [...x.shape.slice(0, a), ...idx.shape, ...x.shape.slice(a + 1)];
-  const y = fromBuf(b, b.gather(src.storage("gather").buf!, x.dtype, ib.storage("gather").buf!, outer, axisSize, inner, n), shape, x.dtype);
+  const y = fromBuf(b, b.gather(src.storage("gather").buf!, x.dtype, ib.storage("gather").buf!, outer, axisSize, inner, n, site), shape, x.dtype);
   if (src !== x) src.dispose();
   const keepIdx = ib === idx ? idx : ib;
   record(y, "gather", [x], (g) => {
     const gc = contiguousBase(g);
-    const gx = fromBuf(b, b.scatterAdd(gc.storage("gather").buf!, g.dtype, keepIdx.storage("gather").buf!, outer, axisSize, inner, n), x.shape, g.dtype);
+    const gx = fromBuf(b, b.scatterAdd(gc.storage("gather").buf!, g.dtype, keepIdx.storage("gather").buf!, outer, axisSize, inner, n, { ...site, op: "gather (gradient)" }), x.shape, g.dtype);
     if (gc !== g) gc.dispose();
     return [gx];
   });
@@ -298,7 +308,7 @@ export const take = gather;
 /** One-hot encoding of int indices: shape [...indices.shape, depth]. */
 export function oneHot(indices: Tensor, depth: number, dtype: DType = "float32"): Tensor {
   if (indices.dtype !== "int32") throw new TypeError(`oneHot: indices must be int32, got ${indices.dtype} (shape ${fmt(indices.shape)})`);
-  checkIndices("oneHot", indices, depth);
+  checkIndexTensor("oneHot", indices, depth);
   const classes = arange(0, depth, 1, "int32");
   const hot = eq(unsqueeze(indices, -1), classes);
   return dtype === "bool" ? hot : cast(hot, dtype);
