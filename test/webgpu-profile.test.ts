@@ -27,17 +27,17 @@ const square = (n: number): MatmulParams => ({ batch: 1, m: n, k: n, n, aBatchSt
 const byName = (kernels: { name: string; count: number; totalUs: number }[]) => Object.fromEntries(kernels.map((k) => [k.name, k]));
 
 it("names, counts and positive times of the kernels a function dispatches; its result comes back", async () => {
-  const n = 128 * 128;
+  const n = 1 << 20; // long enough for the reduction to split r in parts (two dispatches) on GPUs and software adapters alike
   const a = gpu!.upload(Float32Array.from({ length: n }, (_, i) => (i % 5) - 2), "float32");
   const profile = await webgpuProfile(async () => {
     const products = [0, 1, 2].map(() => gpu!.matmul(a, a, "float32", square(128)));
-    const total = gpu!.reduce("sum", a, "float32", 1, n, 1); // r split in parts: two dispatches
+    const total = gpu!.reduce("sum", a, "float32", 1, n, 1);
     const e = gpu!.unary("exp", dense(a, 16), "float32");
     const sum = (await gpu!.read(total, "float32", 1))[0];
     for (const b of [...products, total, e]) gpu!.free(b);
     return sum;
   });
-  assert.is(profile.result, -2); // whole cycles of −2..2 sum to 0; the last 4 elements are −2, −1, 0, 1
+  assert.is(profile.result, -2); // whole cycles of −2..2 sum to 0; the one element left is −2
   const k = byName(profile.kernels);
   assert.equal(Object.keys(k).sort(), ["matmul", "reduce sum (combine)", "reduce sum (parts)", "unary exp"]);
   assert.equal([k["matmul"].count, k["reduce sum (parts)"].count, k["reduce sum (combine)"].count, k["unary exp"].count], [3, 1, 1, 1]);
@@ -51,6 +51,11 @@ it("names, counts and positive times of the kernels a function dispatches; its r
   assert.is(lines.length, 6);
   assert.match(lines[2], new RegExp(`^${profile.kernels[0].name.replace(/[()]/g, "\\$&")}\\s+${profile.kernels[0].count}\\s`));
   assert.ok(profile.kernels.every((x, i) => i === 0 || profile.kernels[i - 1].totalUs >= x.totalUs), "sorted by time");
+  // In a notebook: the same table as text and as HTML (one row per kernel).
+  const bundle = (profile as unknown as Record<symbol, () => Record<string, string>>)[Symbol.for("jupyter.mimebundle")]();
+  assert.is(bundle["text/plain"], String(profile));
+  assert.is((bundle["text/html"].match(/<tr>/g) ?? []).length, 1 + 4);
+  assert.match(bundle["text/html"], /<td[^>]*>reduce sum \(parts\)<\/td>/);
   gpu!.free(a);
 });
 

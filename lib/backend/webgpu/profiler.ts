@@ -6,7 +6,7 @@
  */
 import { currentBackend } from "../registry.js";
 import { featuresDisabledNote } from "./device.js";
-import { createWebGPUBackend, type WebGPUBackend } from "./webgpu.js";
+import type { WebGPUBackend } from "./webgpu.js";
 import { idleWait } from "./idle-wait.js";
 
 const USAGE_MAP_READ = 0x1, USAGE_COPY_SRC = 0x4, USAGE_COPY_DST = 0x8, USAGE_QUERY_RESOLVE = 0x200;
@@ -121,8 +121,22 @@ export class GpuProfile<T = unknown> {
     return [title, line(header), ...rows.map(line)].join("\n");
   }
 
+  /** The same table as HTML for notebooks (text/plain for everything else). */
+  toHTML(): string {
+    const escape = (t: string) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    const total = this.gpuUs;
+    const cell = (t: string, right = true) => `<td style="padding:2px 10px;text-align:${right ? "right" : "left"};font-family:monospace">${escape(t)}</td>`;
+    const title = `GPU time by kernel (${this.adapter}): ${this.dispatches} dispatches, ${(total / 1000).toFixed(3)} ms GPU, ${this.wallMs.toFixed(3)} ms wall`;
+    if (this.note) return `<div>${escape(title)}<br>${escape(this.note)}</div>`;
+    const head = ["kernel", "count", "total µs", "mean µs", "share"].map((h, i) => `<th style="padding:2px 10px;text-align:${i ? "right" : "left"}">${h}</th>`).join("");
+    const rows = this.kernels
+      .map((k) => `<tr>${cell(k.name, false)}${cell(String(k.count))}${cell(k.totalUs.toFixed(1))}${cell((k.totalUs / k.count).toFixed(1))}${cell(total > 0 ? `${((100 * k.totalUs) / total).toFixed(1)}%` : "-")}</tr>`)
+      .join("");
+    return `<div><div>${escape(title)}</div><table style="border-collapse:collapse"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
+  }
+
   [Symbol.for("jupyter.mimebundle")](): Record<string, string> {
-    return { "text/plain": this.toString() };
+    return { "text/plain": this.toString(), "text/html": this.toHTML() };
   }
 }
 
@@ -132,6 +146,8 @@ export class GpuProfile<T = unknown> {
  * kernel. `fn` must use the webgpu backend (the current one). Needs the device feature `timestamp-query`.
  */
 export async function webgpuProfile<T>(fn: () => T | Promise<T>): Promise<GpuProfile<Awaited<T>>> {
+  // Loaded on first use, as the registry does: importing the library does not load the backend.
+  const { createWebGPUBackend } = await import("./webgpu.js");
   const created = await createWebGPUBackend();
   if ("unavailable" in created) throw new Error(`webgpuProfile: the webgpu backend is unavailable: ${created.unavailable}`);
   const backend = created as WebGPUBackend;
