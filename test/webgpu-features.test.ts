@@ -151,16 +151,22 @@ withSubgroups("reduce with subgroups, GPU plans, matches the CPU backend", () =>
 
 withAdapter("reduce with software-adapter plans (thread per output up to r 8192) matches the CPU backend", () => withSettings("thread", hasSubgroups, () => reduceSuite("thread style")));
 
-withAdapter("a device created with DAWNET_WEBGPU_DISABLE_FEATURES=all has none of them, refuses subgroups clearly and still reduces", () => {
+withAdapter("a device created with DAWNET_WEBGPU_DISABLE_FEATURES=all has none of them, refuses subgroups and shader-f16 clearly, still reduces and multiplies float16 operands", () => {
   const module = join(here, "..", "lib", "backend", "webgpu", "webgpu.js");
   const source = `const m = await import(${JSON.stringify(module)});
     const b = await m.createWebGPUBackend();
     const found = ["shader-f16", "subgroups", "timestamp-query"].filter((f) => b.features.has(f));
     let refusal = "none";
     try { b.useSubgroups(true); } catch (e) { refusal = e.message; }
+    let f16Refusal = "none";
+    try { b.useShaderF16(true); } catch (e) { f16Refusal = e.message; }
     const x = b.upload(Float32Array.from({ length: 50000 }, (_, i) => i % 7), "float32");
     const s = await b.read(b.reduce("sum", x, "float32", 1, 50000, 1), "float32", 1);
-    console.log(JSON.stringify({ found, usesSubgroups: b.usesSubgroups, refusal, sum: s[0] }));`;
+    // float16 operands without shader-f16: unpacked from words (1.5 and 2 are exact in float16).
+    const p = { batch: 1, m: 1, k: 2, n: 1, aBatchStride: 0, bBatchStride: 0, transA: false, transB: false };
+    const h = b.packHalf(b.upload(Float32Array.of(1.5, 2), "float32"), 2);
+    const product = await b.read(b.matmulHalf(h, h, { ...p, m: 1, n: 1 }, { a: true, b: true }), "float32", 1);
+    console.log(JSON.stringify({ found, usesSubgroups: b.usesSubgroups, refusal, f16Refusal, usesShaderF16: b.usesShaderF16, sum: s[0], product: product[0] }));`;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", source], { env: { ...process.env, DAWNET_WEBGPU_DISABLE_FEATURES: "all" }, encoding: "utf8", timeout: 60_000 });
   assert.is(r.status, 0, r.stderr);
   const result = JSON.parse(r.stdout.trim().split("\n").pop()!);
@@ -170,6 +176,9 @@ withAdapter("a device created with DAWNET_WEBGPU_DISABLE_FEATURES=all has none o
   let want = 0;
   for (let i = 0; i < 50000; i++) want += i % 7;
   assert.is(result.sum, want);
+  assert.match(result.f16Refusal, /webgpu useShaderF16: this device has no 'shader-f16' feature/);
+  assert.is(result.usesShaderF16, false);
+  assert.is(result.product, 1.5 * 1.5 + 2 * 2); // [1.5, 2] · [1.5, 2]ᵀ
 });
 
 test.run();
