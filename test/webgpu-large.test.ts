@@ -2,7 +2,7 @@
  * Tensors larger than one storage binding (maxStorageBufferBindingSize, 128 MiB on lavapipe): elementwise
  * ops, slices and fill run in windows, gather along the first axis in row windows, and every other kernel
  * through chunked.ts (test/webgpu-chunked.test.ts covers each split with a lowered limit). Here: sized just
- * past the adapter's limit, and MNIST's training set as one float32 tensor (60000 × 784, 188 MB) reduced and
+ * past the adapter's limit, and MNIST's training set as one float32 tensor (60000 × 784, 188 MB) reduced, pooled and
  * multiplied against the CPU backend, with both timed.
  */
 import { test } from "uvu";
@@ -55,7 +55,7 @@ itBig("elementwise, slice, fill and gather past maxStorageBufferBindingSize", as
   (b as unknown as { trimPool(): void }).trimPool();
 });
 
-itBig("MNIST-sized float32 tensor (60000 x 784, 188 MB): reduce on both axes, argmax and matmul (plain and transposed) equal the CPU's", async () => {
+itBig("MNIST-sized float32 tensor (60000 x 784, 188 MB): reduce on both axes, argmax, max pooling and matmul (plain and transposed) equal the CPU's", async () => {
   const b = gpu!, cpu = new CpuBackend();
   const rows = 60000, cols = 784, classes = 10;
   const data = new Float32Array(rows * cols);
@@ -72,6 +72,8 @@ itBig("MNIST-sized float32 tensor (60000 x 784, 188 MB): reduce on both axes, ar
     { what: "sum over columns [60000]", dtype: "float32", n: rows, atol: 1e-4, run: (be, x) => be.reduce("sum", x as object, "float32", rows, cols, 1) },
     { what: "argmax over columns [60000]", dtype: "int32", n: rows, atol: 0, run: (be, x) => be.reduce("argmax", x as object, "float32", rows, cols, 1) },
     { what: "x @ w [60000, 10]", dtype: "float32", n: rows * classes, atol: 1e-4, run: (be, x, wt) => be.matmul(x as object, wt as object, "float32", { ...plain, m: rows, k: cols, n: classes }) },
+    { what: "2×2 max pool of [60000, 28, 28, 1] → [60000, 14, 14, 1]", dtype: "float32", n: rows * 196, atol: 0,
+      run: (be, x) => be.pool2d("max", x as object, "float32", { n: rows, h: 28, w: 28, c: 1, kh: 2, kw: 2, oh: 14, ow: 14, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 }) },
     { what: "xᵀ @ dy [784, 10]", dtype: "float32", n: cols * classes, atol: 2e-4, run: (be, x, _w, d) => be.matmul(x as object, d as object, "float32", { ...plain, m: cols, k: rows, n: classes, transA: true }) },
   ];
   for (const c of cases) {

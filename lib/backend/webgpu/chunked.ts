@@ -115,6 +115,7 @@ function materialize(host: ChunkHost, o: Operand, whole: boolean, inPlace: boole
   const shape = dims.map((d) => v.shape[d]);
   const strides = dims.map((d) => v.strides[d]);
   const dtype = o.castTo ?? v.dtype;
+  if (sizeOf(shape) === 0) return { buf: host.alloc(0, dtype), owned: true };
   const want = contiguousStrides(shape);
   const dense = dtype === v.dtype && shape.every((x, i) => x === 1 || strides[i] === want[i]);
   if (dense && v.offset === 0 && (whole || host.bufferElements(v.buf) * BYTES_PER_ELEMENT <= host.maxBindingBytes)) return { buf: v.buf, owned: false };
