@@ -16,6 +16,7 @@ import { disabledFeatures } from "../lib/backend/webgpu/device.js";
 import { reducePlan } from "../lib/backend/webgpu/kernels/reduce.js";
 import { newArray, type DType, type TypedArray } from "../lib/dtype.js";
 
+const disabledNote = process.env.DAWNET_WEBGPU_DISABLE_FEATURES ? ` (DAWNET_WEBGPU_DISABLE_FEATURES=${process.env.DAWNET_WEBGPU_DISABLE_FEATURES})` : "";
 const created = await createWebGPUBackend();
 const gpu = "unavailable" in created ? undefined : (created as WebGPUBackend);
 const cpu = new CpuBackend();
@@ -23,7 +24,7 @@ const withAdapter = gpu ? test : test.skip;
 if (!gpu) console.log(`skipped: webgpu feature tests: ${(created as { unavailable: string }).unavailable}`);
 const hasSubgroups = !!gpu?.features.has("subgroups");
 const withSubgroups = hasSubgroups ? test : test.skip;
-if (gpu && !hasSubgroups) console.log(`skipped: reductions with subgroups: adapter '${gpu.adapterDescription}' has no 'subgroups' feature`);
+if (gpu && !hasSubgroups) console.log(`skipped: reductions with subgroups: adapter '${gpu.adapterDescription}' has no 'subgroups' feature${disabledNote}`);
 const here = dirname(fileURLToPath(import.meta.url));
 
 let seed = 777;

@@ -11,13 +11,14 @@ import type { Buf, MatmulParams } from "../lib/backend/backend.js";
 import { CpuBackend } from "../lib/backend/cpu/cpu.js";
 import { WebGPUBackend, createWebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
 
+const disabledNote = process.env.DAWNET_WEBGPU_DISABLE_FEATURES ? ` (DAWNET_WEBGPU_DISABLE_FEATURES=${process.env.DAWNET_WEBGPU_DISABLE_FEATURES})` : "";
 const created = await createWebGPUBackend();
 const gpu = "unavailable" in created ? undefined : (created as WebGPUBackend);
 const cpu = new CpuBackend();
 const it = gpu ? test : test.skip;
 if (!gpu) console.log(`skipped: webgpu half-precision tests: ${(created as { unavailable: string }).unavailable}`);
 const hasF16 = !!gpu?.features.has("shader-f16");
-if (gpu && !hasF16) console.log(`skipped: matmulHalf with shader-f16: adapter '${gpu.adapterDescription}' has no 'shader-f16' feature (the unpack path runs)`);
+if (gpu && !hasF16) console.log(`skipped: matmulHalf with shader-f16: adapter '${gpu.adapterDescription}' has no 'shader-f16' feature${disabledNote} (the unpack path runs)`);
 
 let seed = 99;
 function rand(): number {

@@ -14,12 +14,13 @@ import { webgpuProfile } from "../lib/backend/webgpu/profiler.js";
 import { setBackend } from "../lib/backend/registry.js";
 import { tensor } from "../lib/ops/creation.js";
 
+const disabledNote = process.env.DAWNET_WEBGPU_DISABLE_FEATURES ? ` (DAWNET_WEBGPU_DISABLE_FEATURES=${process.env.DAWNET_WEBGPU_DISABLE_FEATURES})` : "";
 const created = await createWebGPUBackend();
 const gpu = "unavailable" in created ? undefined : (created as WebGPUBackend);
 const hasTimestamps = !!gpu?.features.has("timestamp-query");
 const it = hasTimestamps ? test : test.skip;
 if (!gpu) console.log(`skipped: webgpu profiler tests: ${(created as { unavailable: string }).unavailable}`);
-else if (!hasTimestamps) console.log(`skipped: webgpu profiler tests: adapter '${gpu.adapterDescription}' has no 'timestamp-query' feature`);
+else if (!hasTimestamps) console.log(`skipped: webgpu profiler tests: adapter '${gpu.adapterDescription}' has no 'timestamp-query' feature${disabledNote}`);
 const here = dirname(fileURLToPath(import.meta.url));
 
 const dense = (buf: object, n: number): View => ({ buf, dtype: "float32", shape: [n], strides: [1], offset: 0 });
