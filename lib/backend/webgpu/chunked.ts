@@ -32,6 +32,8 @@ export interface ChunkHost extends Backend {
   bufferElements(buf: Buf): number;
   /** A window of `buf` that kernels (not elementwise/copy/gather) bind in place, if `start` is aligned. */
   windowOf(buf: Buf, start: number, elements: number): Buf | undefined;
+  /** A plain buffer-to-buffer copy of a contiguous range (no binding limit, no alignment beyond 4 bytes). */
+  copyRange(src: Buf, srcStart: number, dst: Buf, dstStart: number, elements: number): void;
 }
 
 /**
@@ -121,6 +123,12 @@ function materialize(host: ChunkHost, o: Operand, whole: boolean, inPlace: boole
   if (dense && v.offset === 0 && (whole || host.bufferElements(v.buf) * BYTES_PER_ELEMENT <= host.maxBindingBytes)) return { buf: v.buf, owned: false };
   const window = dense && inPlace ? host.windowOf(v.buf, v.offset, sizeOf(shape)) : undefined;
   if (window) return { buf: window, owned: true };
+  if (dense) {
+    // One contiguous range at an unaligned offset: a buffer copy, much cheaper than the strided copy kernel.
+    const buf = host.alloc(sizeOf(shape), dtype);
+    host.copyRange(v.buf, v.offset, buf, 0, sizeOf(shape));
+    return { buf, owned: true };
+  }
   return { buf: host.copy({ buf: v.buf, dtype: v.dtype, shape, strides, offset: v.offset }, dtype), owned: true };
 }
 
@@ -134,7 +142,9 @@ function writePiece(host: ChunkHost, out: View, piece: Buf, accumulate: boolean,
   const dense = (buf: Buf): View => ({ buf, dtype: out.dtype, shape: out.shape, strides: contiguousStrides(out.shape), offset: 0 });
   const region = { shape: out.shape, strides: out.strides, offset: out.offset, dtype: out.dtype };
   if (!accumulate) {
-    host.copyInto(out.buf, region, dense(piece));
+    const want = contiguousStrides(out.shape);
+    if (out.shape.every((x, i) => x === 1 || out.strides[i] === want[i])) host.copyRange(piece, 0, out.buf, out.offset, sizeOf(out.shape));
+    else host.copyInto(out.buf, region, dense(piece));
     host.free(piece);
     return;
   }

@@ -402,6 +402,14 @@ export class WebGPUBackend implements Backend {
     return (buf as WebGPUBuf).elements;
   }
 
+  /** Copies elements [srcStart, srcStart + elements) of `src` to `dst` at `dstStart` with a buffer copy (no binding: any size or offset; chunked.ts). */
+  copyRange(src: Buf, srcStart: number, dst: Buf, dstStart: number, elements: number): void {
+    this.checkDevice("copyRange");
+    if (elements === 0) return;
+    const from = this.gpuAny(src, "copyRange"), to = this.gpuAny(dst, "copyRange");
+    this.endPass().copyBufferToBuffer(from, srcStart * BYTES_PER_ELEMENT, to, dstStart * BYTES_PER_ELEMENT, elements * BYTES_PER_ELEMENT);
+  }
+
   /**
    * Elements [start, start + elements) of `buf` as a buffer that kernels bind in place (chunked.ts), or
    * undefined when the start is not at minStorageBufferOffsetAlignment. Only kernels other than the
