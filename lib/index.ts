@@ -6,6 +6,7 @@ export { Tensor, type Axis, type NestedArray, type TensorLike, type Scalar } fro
 export type { DType, TypedArray } from "./dtype.js";
 export { ready, setBackend, getBackend, registerBackend } from "./backend/registry.js";
 export type { Backend } from "./backend/backend.js";
+export { webgpuProfile, GpuProfile, type KernelTime } from "./backend/webgpu/profiler.js";
 export { tidy, keep } from "./memory.js";
 export { memory, type MemoryInfo } from "./stats.js";
 export { noGrad, isGradEnabled, setGradEnabled } from "./autograd/mode.js";
