@@ -1,6 +1,6 @@
 /**
  * Kernels on a tensor past maxStorageBufferBindingSize (lib/backend/webgpu/chunked.ts): MNIST's training set as
- * one float32 tensor (60000 × 784, 188 MB) reduced and multiplied, against the same work as two half-size calls
+ * one float32 tensor (60000 × 784, 188 MB) reduced, pooled and multiplied, against the same work as two half-size calls
  * on the ordinary path and against the cpu backend, alternated in one process (the machine is shared). One JSON
  * line per case and implementation: median ms of the rounds after the first.
  *
@@ -20,6 +20,7 @@ const rows = 60000, cols = 784, classes = 10, half = rows / 2;
 if (rows * cols * 4 <= limit) console.error(`this adapter binds ${limit} bytes at once: the 188 MB tensor takes the ordinary path`);
 const data = randomFloats(rows * cols);
 const plain = { batch: 1, aBatchStride: 0, bBatchStride: 0, transA: false, transB: false };
+const pool = (n: number) => ({ n, h: 28, w: 28, c: 1, kh: 2, kw: 2, oh: 14, ow: 14, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 });
 
 interface Inputs { x: Buf; halves: [Buf, Buf]; w: Buf; dy: Buf; dyHalf: Buf }
 function inputs(b: Backend): Inputs {
@@ -38,6 +39,11 @@ const cases: { name: string; whole: (b: Backend, t: Inputs) => Buf[]; halves: (b
   { name: "sum over rows", whole: (b, t) => [b.reduce("sum", t.x, "float32", 1, rows, cols)], halves: (b, t) => t.halves.map((h) => b.reduce("sum", h, "float32", 1, half, cols)) },
   { name: "sum over columns", whole: (b, t) => [b.reduce("sum", t.x, "float32", rows, cols, 1)], halves: (b, t) => t.halves.map((h) => b.reduce("sum", h, "float32", half, cols, 1)) },
   { name: "argmax over columns", whole: (b, t) => [b.reduce("argmax", t.x, "float32", rows, cols, 1)], halves: (b, t) => t.halves.map((h) => b.reduce("argmax", h, "float32", half, cols, 1)) },
+  {
+    name: "2x2 max pool [60000, 28, 28, 1]",
+    whole: (b, t) => [b.pool2d("max", t.x, "float32", pool(rows))],
+    halves: (b, t) => t.halves.map((h) => b.pool2d("max", h, "float32", pool(half))),
+  },
   {
     name: "x @ w [784, 10]",
     whole: (b, t) => [b.matmul(t.x, t.w, "float32", { ...plain, m: rows, k: cols, n: classes })],
