@@ -209,8 +209,9 @@ it("max/avg pooling and their gradients: batch, channel and row splits", async (
 });
 
 it("gather and scatterAdd: outer, index, column and row-window splits", async () => {
-  // [outer, axisSize, inner, nIdx]: source with outer > 1; rows wider than a binding; many indices; a tall output.
-  for (const [outer, axisSize, inner, nIdx] of [[5, 300, 3, 400], [1, 50, 2000, 7], [2, 40, 3, 3000], [1, 3000, 1, 500], [3, 20, 40, 900]]) {
+  // [outer, axisSize, inner, nIdx]: source with outer > 1; rows wider than a binding; many indices; a tall output
+  // (scatterAdd row windows); a tall source with many indices (index pieces over gather's own row windows).
+  for (const [outer, axisSize, inner, nIdx] of [[5, 300, 3, 400], [1, 50, 2000, 7], [2, 40, 3, 3000], [1, 3000, 1, 500], [3, 20, 40, 900], [1, 3000, 2, 1500]]) {
     for (const dtype of ["float32", "int32"] as DType[]) {
       const x = pair(randomData(dtype, outer * axisSize * inner), dtype);
       const idx = pair(Int32Array.from({ length: nIdx }, () => Math.floor(rand() * axisSize)), "int32");
