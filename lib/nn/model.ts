@@ -61,7 +61,7 @@ export interface FitArgs {
   callbacks?: CallbackHooks[];
   /** 0 silent, 1 progress bar (one line per epoch when not a terminal), 2 one line per epoch. */
   verbose?: 0 | 1 | 2 | "auto";
-  /** Read the running loss every N batches for the progress bar and batch callbacks (default 1 on cpu, 20 on a GPU). */
+  /** Read the running loss every N batches for batch callbacks (default 1 on cpu, 20 on a GPU); the progress display reads only when it redraws. */
   logEvery?: number;
 }
 

@@ -70,6 +70,9 @@ export interface ProgressStats {
 
 let lastStats: ProgressStats | null = null;
 
+/** Largest share of a fit's time spent redrawing its notebook chart (the final picture comes on top). */
+const CHART_BUDGET = 0.02;
+
 /** The last fit()'s progress timings (null before any fit ran). */
 export function lastProgressStats(): ProgressStats | null {
   return lastStats;
@@ -95,8 +98,8 @@ export class ProgressReporter {
   private lastChartStep = -1;
   private svg = "";
   private lastChart = -Infinity;
-  /** Milliseconds between chart redraws: at least a second, and at most ~2% of the time (50 × a redraw). */
-  private chartInterval = 1000;
+  /** Milliseconds the last chart redraw took (a guess before the first). */
+  private chartTook = 20;
   private readonly bridge: DisplayBridge | null;
 
   constructor(readonly mode: ProgressMode, readonly epochs: number, private steps: number | undefined,
@@ -226,10 +229,12 @@ export class ProgressReporter {
     if (!this.bridge) return;
     const t0 = performance.now();
     this.lastDraw = t0;
-    // The chart is redrawn rarely, through the live chart's cached vega view: at most ~2% of the time
+    // The chart is redrawn rarely, through the live chart's cached vega view: within 2% of the time
     // (and at most once a second), so it does not slow training measurably; the line every update.
     // The line shows at once; the chart from a second into the fit (a fit shorter than that draws it once, at the end).
-    const chartDue = this.handle !== null && t0 - this.fitStart >= 1000 && t0 - this.lastChart >= this.chartInterval;
+    // A time budget: the next redraw only when all redraws so far plus it stay within 2% of the fit's time.
+    const withinBudget = this.stats.chartMs + this.chartTook <= CHART_BUDGET * (t0 - this.fitStart);
+    const chartDue = this.handle !== null && t0 - this.fitStart >= 1000 && t0 - this.lastChart >= 1000 && withinBudget;
     if (this.chart && (final || chartDue)) {
       try {
         this.svg = await this.chart.renderSVG();
@@ -239,7 +244,7 @@ export class ProgressReporter {
       const took = performance.now() - t0;
       this.stats.chartRenders++;
       this.stats.chartMs += took;
-      this.chartInterval = Math.max(1000, 50 * took);
+      this.chartTook = took;
       this.lastChart = performance.now();
     }
     const t1 = performance.now();
