@@ -96,6 +96,8 @@ export class ProgressReporter {
   private handle: DisplayHandle | null = null;
   /** Steps of the current epoch already given to the chart (the epoch's end adds the last one when missing). */
   private lastChartStep = -1;
+  /** Whether batch-level points go into the chart (off once an epoch took under a second). */
+  private batchPoints = true;
   private svg = "";
   private lastChart = -Infinity;
   /** Milliseconds the last chart redraw took (a guess before the first). */
@@ -155,7 +157,9 @@ export class ProgressReporter {
     if (this.mode === "silent" || this.mode === "lines") return;
     if (logs) {
       this.stats.batchReads++;
-      if (this.chart) {
+      // Batch points are running means of the epoch so far: skip the first batches' (mostly noise), and all
+      // of them once epochs prove shorter than a second (the epoch points are then as dense).
+      if (this.chart && this.batchPoints && step >= 2) {
         const t0 = performance.now();
         this.chart.onBatchEnd(step, logs);
         this.lastChartStep = step;
@@ -200,13 +204,14 @@ export class ProgressReporter {
         const t0 = performance.now();
         // The epoch's last batch point is the epoch's training mean (the running mean after its last batch),
         // so fit need not read the last batch separately.
-        if (stepsSeen > 0 && this.lastChartStep < stepsSeen - 1) {
+        if (this.batchPoints && stepsSeen > 0 && this.lastChartStep < stepsSeen - 1) {
           const train = Object.fromEntries(Object.entries(logs).filter(([k]) => !k.startsWith("val_")));
           this.chart.onBatchEnd(stepsSeen - 1, train);
         }
         this.chart.onEpochEnd(epoch, logs);
         this.stats.recordMs += performance.now() - t0;
       }
+      if (seconds < 1) this.batchPoints = false;
       this.line = `Epoch ${epoch + 1}/${this.epochs} - ${stepsSeen}/${stepsSeen} - ${timing} - ${formatLogs(logs)}`;
       return this.render(false);
     }
