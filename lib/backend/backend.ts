@@ -102,6 +102,17 @@ export interface Backend {
   cumsum(x: Buf, dtype: DType, outer: number, n: number, inner: number, reverse: boolean): Buf;
   matmul(a: Buf, b: Buf, dtype: DType, p: MatmulParams): Buf;
   /**
+   * Optional, together with matmulHalf: the first `n` float32 elements of `x` rounded to float16 (IEEE binary16:
+   * NaN stays NaN, magnitudes from 65520 on become ±Inf, subnormals kept), in a backend-specific buffer that
+   * only matmulHalf reads (webgpu: two per 32-bit word; cpu: the float16 values in a Float32Array). Free it after use.
+   */
+  packHalf?(x: Buf, n: number): Buf;
+  /**
+   * Optional: float32 matmul (same params as `matmul`) whose A and/or B (`half.a`, `half.b`) are packHalf
+   * buffers, so those operands take float16 values; products accumulate in float32; the output is float32.
+   */
+  matmulHalf?(a: Buf, b: Buf, p: MatmulParams, half: { a: boolean; b: boolean }): Buf;
+  /**
    * x contiguous [outer, axisSize, inner], idx int32 [nIdx]; out [outer, nIdx, inner]. Host-readable indices are
    * pre-checked; device backends check on the device and raise at the next read, naming `site`.
    */

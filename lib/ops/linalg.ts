@@ -33,7 +33,7 @@ function operand(t: Tensor, batch: number[]): { base: Tensor; trans: boolean; ba
   return { base, trans: false, batchStride: single ? 0 : r * c };
 }
 
-/** Matrix product with NumPy semantics: 1-D operands are promoted and the added axis removed. */
+/** Matrix product with NumPy semantics: 1-D operands are promoted and the added axis removed; batch dims broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: operands must have at least one dimension, got ${fmt(a.shape)} @ ${fmt(b.shape)}; use mul for scalars`);
   if (a.ndim === 1 || b.ndim === 1) {
@@ -61,6 +61,65 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return record(y, "matmul", [ac, bc], (g) => [
     ac.requiresGrad ? unbroadcast(matmul(g, mT(bc)), ac.shape) : null,
     bc.requiresGrad ? unbroadcast(matmul(mT(ac), g), bc.shape) : null,
+  ]);
+}
+
+/** Which matmul a layer uses: "float32", or "float16" for matmulHalf. */
+export type MatmulPrecision = "float32" | "float16";
+
+/**
+ * matmul with both operands rounded to float16 (IEEE binary16, round to nearest even, ±Inf from 65520 on)
+ * and the products accumulated in float32: float32 operands only, float32 result, shapes as matmul
+ * (1-D promotion, broadcast batch dims). On webgpu the operands are read as float16 (half the bytes;
+ * array<f16> with the `shader-f16` feature); on the cpu it is the float32 matmul of the rounded operands.
+ * The gradient is straight-through, as mixed-precision training does: the float32 matmul's gradient at the
+ * rounded operands (dA = g·round(B)ᵀ, dB = round(A)ᵀ·g, with g kept float32).
+ */
+export function matmulHalf(a: Tensor, b: Tensor): Tensor {
+  if (a.dtype !== "float32" || b.dtype !== "float32") {
+    throw new TypeError(`matmulHalf: operands must be float32, got ${a.dtype} ${fmt(a.shape)} @ ${b.dtype} ${fmt(b.shape)}; cast them with t.cast("float32")`);
+  }
+  if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmulHalf: operands must have at least one dimension, got ${fmt(a.shape)} @ ${fmt(b.shape)}; use mul for scalars`);
+  if (a.ndim === 1 || b.ndim === 1) {
+    const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]]) : a;
+    const b2 = b.ndim === 1 ? reshape(b, [b.shape[0], 1]) : b;
+    const y = matmulHalf(a2, b2);
+    const shape = y.shape.filter((_, i) => !((a.ndim === 1 && i === y.ndim - 2) || (b.ndim === 1 && i === y.ndim - 1)));
+    return reshape(y, shape);
+  }
+  const k = a.shape[a.ndim - 1], k2 = b.shape[b.ndim - 2];
+  if (k !== k2) throw new Error(`matmulHalf: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${k} ≠ ${k2})`);
+  return matmulRounded(a, b, { a: true, b: true });
+}
+
+/**
+ * float32 matmul of at-least-2-D float32 operands where those flagged in `half` are rounded to float16 first
+ * (backend packHalf + matmulHalf). Its gradient is the float32 matmul's at the rounded operands, built from
+ * the same function so that g stays float32 and only the operand that was rounded is rounded again.
+ */
+function matmulRounded(a: Tensor, b: Tensor, half: { a: boolean; b: boolean }): Tensor {
+  if (!half.a && !half.b) return matmul(a, b);
+  const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], n = b.shape[b.ndim - 1];
+  const batch = broadcastShapes("matmulHalf (batch dims)", a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const backend = backendOf("matmulHalf", a, b);
+  if (!backend.packHalf || !backend.matmulHalf) {
+    throw new Error(`matmulHalf: the ${backend.name} backend has no float16 matmul (packHalf/matmulHalf) for ${fmt(a.shape)} @ ${fmt(b.shape)}; use matmul there`);
+  }
+  const A = operand(a, batch), B = operand(b, batch);
+  const aBuf = A.base.storage("matmulHalf").buf!, bBuf = B.base.storage("matmulHalf").buf!;
+  const aIn = half.a ? backend.packHalf(aBuf, A.base.size) : aBuf;
+  const bIn = half.b ? backend.packHalf(bBuf, B.base.size) : bBuf;
+  const buf = backend.matmulHalf(aIn, bIn, {
+    batch: sizeOf(batch), m, k, n, aBatchStride: A.batchStride, bBatchStride: B.batchStride, transA: A.trans, transB: B.trans,
+  }, half);
+  if (half.a) backend.free(aIn);
+  if (half.b) backend.free(bIn);
+  if (A.base !== a) A.base.dispose();
+  if (B.base !== b) B.base.dispose();
+  const y = fromBuf(backend, buf, [...batch, m, n], "float32");
+  return record(y, "matmulHalf", [a, b], (g) => [
+    a.requiresGrad ? unbroadcast(matmulRounded(g, mT(b), { a: false, b: half.b }), a.shape) : null,
+    b.requiresGrad ? unbroadcast(matmulRounded(mT(a), g, { a: half.a, b: false }), b.shape) : null,
   ]);
 }
 

@@ -7,6 +7,7 @@ import { arrayCtor, newArray, type DType, type TypedArray } from "../../dtype.js
 import { sizeOf } from "../../shape.js";
 import { isDense, viewIndices } from "./strided.js";
 import { matmulCpu } from "./matmul.js";
+import { roundArrayToFloat16 } from "./half.js";
 import { binaryStrided, unaryStrided } from "./elementwise.js";
 import { conv2dCpu, conv2dGradFilterCpu, conv2dGradInputCpu, pool2dCpu, pool2dGradCpu } from "./conv.js";
 
@@ -243,6 +244,15 @@ export class CpuBackend implements Backend {
     const out = newArray(dtype, p.batch * p.m * p.n) as Num;
     matmulCpu(num(a), num(b), out, p);
     return this.wrap(out);
+  }
+
+  /** float16 values (round to nearest even) kept in a Float32Array: matmulHalf then is the float32 matmul. */
+  packHalf(x: Buf, n: number): Buf {
+    return this.wrap(roundArrayToFloat16(num(x), n));
+  }
+
+  matmulHalf(a: Buf, b: Buf, p: MatmulParams, _half: { a: boolean; b: boolean }): Buf {
+    return this.matmul(a, b, "float32", p);
   }
 
   gather(x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {

@@ -1,7 +1,7 @@
 /** Dense, Activation, Flatten, Reshape, Dropout, InputLayer. */
 import type { Tensor } from "../../tensor.js";
 import * as E from "../../ops/elementwise.js";
-import { matmul } from "../../ops/linalg.js";
+import { matmul, matmulHalf, type MatmulPrecision } from "../../ops/linalg.js";
 import { rand } from "../../ops/creation.js";
 import { fmt } from "../../shape.js";
 import { ActivatedLayer, Layer, type CallOptions, type LayerArgs, type Shape } from "../layer.js";
@@ -17,6 +17,12 @@ export interface DenseArgs extends LayerArgs {
   biasInitializer?: InitializerIdentifier;
   kernelRegularizer?: RegularizerIdentifier;
   biasRegularizer?: RegularizerIdentifier;
+  /**
+   * "float16": x·kernel runs as matmulHalf: both operands rounded to float16, float32 accumulation (on
+   * webgpu the operands are read as float16). The kernel, the bias and the output stay float32,
+   * gradients are straight-through. Default "float32".
+   */
+  precision?: MatmulPrecision;
 }
 
 /** Fully connected layer: activation(x·kernel + bias), on the last axis of x. */
@@ -27,6 +33,7 @@ export class Dense extends ActivatedLayer {
   readonly biasInitializer: Initializer;
   readonly kernelRegularizer: Regularizer | null;
   readonly biasRegularizer: Regularizer | null;
+  readonly precision: MatmulPrecision;
   kernel!: Tensor;
   bias: Tensor | null = null;
 
@@ -39,6 +46,11 @@ export class Dense extends ActivatedLayer {
     this.biasInitializer = getInitializer(args.biasInitializer ?? "zeros");
     this.kernelRegularizer = getRegularizer(args.kernelRegularizer);
     this.biasRegularizer = getRegularizer(args.biasRegularizer);
+    const precision = args.precision ?? "float32";
+    if (precision !== "float32" && precision !== "float16") {
+      throw new Error(`Dense: precision must be "float32" or "float16", got ${JSON.stringify(precision)}`);
+    }
+    this.precision = precision;
   }
 
   override build(inputShape: Shape): void {
@@ -60,10 +72,11 @@ export class Dense extends ActivatedLayer {
 
   callLinear(x: Tensor): Tensor {
     let y: Tensor;
-    if (x.ndim === 2) y = matmul(x, this.kernel);
+    const product = this.precision === "float16" ? matmulHalf : matmul;
+    if (x.ndim === 2) y = product(x, this.kernel);
     else {
       const lead = x.shape.slice(0, -1);
-      y = matmul(x.reshape([-1, x.shape[x.ndim - 1]]), this.kernel).reshape([...lead, this.units]);
+      y = product(x.reshape([-1, x.shape[x.ndim - 1]]), this.kernel).reshape([...lead, this.units]);
     }
     return this.bias ? E.add(y, this.bias) : y;
   }
@@ -73,6 +86,7 @@ export class Dense extends ActivatedLayer {
       ...super.getConfig(), units: this.units, useBias: this.useBias,
       kernelInitializer: serializeInitializer(this.kernelInitializer), biasInitializer: serializeInitializer(this.biasInitializer),
       kernelRegularizer: serializeRegularizer(this.kernelRegularizer), biasRegularizer: serializeRegularizer(this.biasRegularizer),
+      precision: this.precision,
     };
   }
 }
