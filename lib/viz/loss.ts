@@ -195,7 +195,7 @@ function findDisplayBridge(): DisplayBridge | null {
 export interface LiveChartOptions extends LossCurveOptions {
   /** Minimum time between redraws (default 500 ms). */
   minIntervalMs?: number;
-  /** Largest fraction of wall time spent redrawing (default 0.1): the interval grows to lastRenderMs / renderBudget. */
+  /** Largest fraction of wall time spent redrawing (default 0.02): the interval grows to lastRenderMs / renderBudget. */
   renderBudget?: number;
   /** Batches per epoch, so batch points sit at fractional epochs; learned after the first epoch if omitted. */
   stepsPerEpoch?: number;
@@ -420,7 +420,7 @@ export class LiveChart extends Chart {
     this.lastRenderMs = ms;
     this.totalRenderMs += ms;
     // Never wait more than 5 s between redraws, even when one redraw was slow (a busy machine).
-    this.intervalMs = Math.min(Math.max(5000, this.options.minIntervalMs ?? 500), Math.max(this.options.minIntervalMs ?? 500, ms / (this.options.renderBudget ?? 0.1)));
+    this.intervalMs = Math.min(Math.max(5000, this.options.minIntervalMs ?? 500), Math.max(this.options.minIntervalMs ?? 500, ms / (this.options.renderBudget ?? 0.02)));
     this.lastRenderEnd = performance.now();
   }
 }
