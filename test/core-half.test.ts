@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as dn from "../lib/index.js";
 import { matmulHalf } from "../lib/ops/linalg.js";
-import { float16Bits, float16Value, roundToFloat16 } from "../lib/backend/cpu/half.js";
+import { float16Bits, float16Value, roundArrayToFloat16, roundToFloat16 } from "../lib/backend/cpu/half.js";
 import { Dense, Sequential, deserializeLayer, serializeLayer } from "../lib/nn/index.js";
 import { Adam } from "../lib/optim/index.js";
 import { loadModel } from "../lib/io/index.js";
@@ -96,6 +96,27 @@ test("float16Bits: IEEE binary16 bit patterns, round to nearest even, subnormals
     const v = float16Value(h);
     if (Number.isNaN(v)) continue;
     if (float16Bits(v) !== h) assert.unreachable(`0x${h.toString(16)} → ${v} → 0x${float16Bits(v).toString(16)}`);
+  }
+});
+
+test("roundArrayToFloat16 (the cpu's packHalf, on float32 bits) = float16Bits per element: ties, near-ties, every exponent, random bits", () => {
+  const bits: number[] = [];
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  for (let h = 0; h < 0x7c00; h += 7) {
+    // The float32 halfway point above each float16 value (a tie), and one float32 step either side of it.
+    const halfUlp = h < 0x400 ? 2 ** -25 : 2 ** (((h >> 10) & 0x1f) - 26);
+    f[0] = float16Value(h) + halfUlp;
+    for (const d of [-1, 0, 1]) bits.push(u[0] + d, (u[0] + d) | 0x80000000);
+  }
+  for (let i = 0; i < 20000; i++) bits.push(Math.floor(rand() * 2 ** 32));
+  bits.push(0x7f800000, 0xff800000, 0x7fc00000, 0x00000001, 0x477fefff, 0x477ff000, 0x38800000, 0x387fffff, 0x33000000, 0x33000001);
+  const x = new Float32Array(Uint32Array.from(bits).buffer);
+  const got = roundArrayToFloat16(x, x.length);
+  for (let i = 0; i < x.length; i++) {
+    const want = Math.fround(roundToFloat16(x[i]));
+    if (!Object.is(got[i], want) && !(Number.isNaN(want) && Number.isNaN(got[i]))) {
+      assert.unreachable(`0x${(bits[i] >>> 0).toString(16)} (${x[i]}): array ${got[i]}, float16Bits ${want}`);
+    }
   }
 });
 

@@ -248,7 +248,9 @@ export class CpuBackend implements Backend {
 
   /** float16 values (round to nearest even) kept in a Float32Array: matmulHalf then is the float32 matmul. */
   packHalf(x: Buf, n: number): Buf {
-    return this.wrap(roundArrayToFloat16(num(x), n));
+    const data = num(x);
+    if (!(data instanceof Float32Array)) throw new TypeError(`cpu packHalf: expects a float32 buffer, got ${data.constructor.name}`);
+    return this.wrap(roundArrayToFloat16(data, n));
   }
 
   matmulHalf(a: Buf, b: Buf, p: MatmulParams, _half: { a: boolean; b: boolean }): Buf {
