@@ -229,6 +229,34 @@ test("matmulHalf: straight-through gradient = float32 matmul's gradient at the r
   await close(v.grad!, Array.from({ length: 4 }, (_, p) => bR[p * 2] + bR[p * 2 + 1]), { atol: 1e-6, shape: [4] });
 });
 
+test("matmulHalf: the packed copies are freed (forward and backward)", async () => {
+  const a = dn.rand([8, 12], { seed: 1 }), b = dn.rand([12, 5], { seed: 2 });
+  a.requiresGrad = true;
+  b.requiresGrad = true;
+  const step = async () => {
+    const y = dn.tidy(() => {
+      matmulHalf(a, b).sum().backward();
+      return matmulHalf(dn.ones([3, 8]), a.transpose([1, 0]).transpose([1, 0])).sum();
+    });
+    await y.data();
+    y.dispose();
+    a.grad!.dispose();
+    b.grad!.dispose();
+    a.grad = null;
+    b.grad = null;
+  };
+  await step(); // fills the buffer pool
+  const m1 = dn.memory();
+  await step();
+  const m2 = dn.memory();
+  assert.is(m2.numTensors, m1.numTensors, `tensors ${m1.numTensors} → ${m2.numTensors}`);
+  assert.is(m2.numBytes, m1.numBytes, `tensor bytes ${m1.numBytes} → ${m2.numBytes}`);
+  // The packed operands are backend buffers, not tensors: the backend's own count (pool included) must not grow.
+  const b1 = m1.backends[backendName], b2 = m2.backends[backendName];
+  assert.is(b2.buffers, b1.buffers, `${backendName} buffers ${JSON.stringify(b1)} → ${JSON.stringify(b2)}`);
+  assert.is(b2.bytes, b1.bytes, `${backendName} bytes ${JSON.stringify(b1)} → ${JSON.stringify(b2)}`);
+});
+
 test("matmulHalf: errors name the op, dtypes and shapes", () => {
   throws(() => matmulHalf(dn.tensor([[1, 2, 3], [4, 5, 6]]), dn.ones([3, 4])), /matmulHalf: operands must be float32, got int32 \[2,3\] @ float32 \[3,4\]/, /cast/);
   throws(() => matmulHalf(dn.ones([2, 3]), dn.ones([4, 2])), /matmulHalf: inner dimensions differ: \[2,3\] @ \[4,2\] \(3 ≠ 4\)/);
