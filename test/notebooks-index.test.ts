@@ -32,14 +32,8 @@ test("every chart builder is used by at least one tutorial", () => {
   assert.equal(unused, [], `no notebook calls ${unused.join(", ")}`);
 });
 
-/**
- * Saved with SVG charts until test/notebook-browser.test.ts (another owner's) stops requiring SVG outputs in
- * tutorial 6 (it counts output_svg areas; charts now default to PNG); then re-run it and empty this list.
- */
-const svgOutputsPending = ["06-mnist-mlp.ipynb"];
-
 test("saved chart outputs export from nbconvert 6.5: a PNG or HTML beside any SVG", () => {
-  for (const name of allNotebooks().filter((n) => !svgOutputsPending.includes(n))) {
+  for (const name of allNotebooks()) {
     const nb = JSON.parse(readFileSync(path.join(notebooksDir, name), "utf8")) as Notebook;
     nb.cells.forEach((cell, i) => {
       for (const out of cell.outputs ?? []) {
