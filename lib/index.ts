@@ -24,7 +24,7 @@ export {
   eq, ne, lt, le, gt, ge, where, logicalAnd, logicalOr, logicalNot, cast,
 } from "./ops/elementwise.js";
 export { sum, mean, max, min, prod, argmax, argmin, variance, variance as var_, std, logsumexp, softmax, logSoftmax, cumsum } from "./ops/reduce.js";
-export { matmul, dot, outer } from "./ops/linalg.js";
+export { matmul, matmulHalf, dot, outer, type MatmulPrecision } from "./ops/linalg.js";
 export {
   reshape, flatten, squeeze, unsqueeze, expandDims, transpose, permute, broadcastTo, slice, index, concat, stack, split,
   gather, take, oneHot, pad, tile, repeat, contiguous, clone, type Index,

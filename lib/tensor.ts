@@ -316,6 +316,8 @@ export class Tensor {
 
   // ---- linear algebra ----
   matmul(b: Tensor): Tensor { return L.matmul(this, b); }
+  /** matmul with float16-rounded operands and float32 accumulation (straight-through gradient). */
+  matmulHalf(b: Tensor): Tensor { return L.matmulHalf(this, b); }
   dot(b: Tensor): Tensor { return L.dot(this, b); }
 
   // ---- shape ----
