@@ -103,7 +103,7 @@ function metricOrder(keys: Iterable<string>): string[] {
 }
 
 /** The spec shared by lossCurve and LiveChart: one panel per metric, train vs validation (and batches). */
-function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions): VegaLiteSpec {
+function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions, keepEmptyLayers = true): VegaLiteSpec {
   const metrics = options.metrics ?? metricOrder(rows.map((r) => r.metric));
   const present = SERIES_ORDER.filter((s) => rows.some((r) => r.series === s) || options.series?.includes(s));
   const color = {
@@ -126,6 +126,8 @@ function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions)
     return {
       width: options.width ?? 320,
       height: options.height ?? 200,
+      // A live chart keeps both layers (its cached view swaps their data in later); a finished chart drops an empty
+      // one, which vega would report as an infinite extent in JupyterLab's console.
       layer: [
         {
           data: { name: `batch_${index}` },
@@ -137,7 +139,7 @@ function curvesSpec(rows: CurveRow[], xTitle: string, options: LossCurveOptions)
           mark: { type: "line", point: epochLevel.length <= 400 ? { size: 30 } : false, strokeWidth: 2, tooltip: true },
           encoding: { x, y, color },
         },
-      ],
+      ].filter((l) => keepEmptyLayers || datasets[l.data.name].length > 0),
     };
   });
   return {
@@ -172,7 +174,7 @@ export function lossCurve(history: HistoryInput, options: LossCurveOptions = {})
   if (history instanceof LiveChart) return history.chart(options);
   const { rows, epochs } = historyRows(history);
   if (rows.length === 0) throw new RangeError("lossCurve: the history has no values; train for at least one epoch first");
-  return new VegaLiteChart(curvesSpec(rows, "epoch", options), summary("lossCurve", rows, `${epochs} epochs`));
+  return new VegaLiteChart(curvesSpec(rows, "epoch", options, false), summary("lossCurve", rows, `${epochs} epochs`));
 }
 
 function summary(name: string, rows: CurveRow[], extent: string): string {
