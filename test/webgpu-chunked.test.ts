@@ -13,6 +13,7 @@ import type { Buf, Conv2dParams, MatmulParams, Pool2dParams, ReduceOp, View } fr
 import { CpuBackend } from "../lib/backend/cpu/cpu.js";
 import { createWebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
 import { newArray, type DType, type TypedArray } from "../lib/dtype.js";
+import { float16Bits } from "../lib/backend/cpu/half.js";
 import * as dn from "../lib/index.js";
 import { Sequential, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dense } from "../lib/nn/index.js";
 import { SGD } from "../lib/optim/index.js";
@@ -227,6 +228,35 @@ it("gather and scatterAdd: outer, index, column and row-window splits", async ()
     }
   }
   await gpu!.sync(); // an out-of-range index reported by any piece would throw here
+});
+
+it("packHalf past one binding (Dense float16 on a big batch); matmulHalf refuses unsplit operands without leaking", async () => {
+  // Values exact in float16 (quarters): packing is exact, so the words compare with the CPU's rounding bit for bit.
+  for (const len of [2800, 4099]) {
+    const x = Float32Array.from(randomData("float32", len), (v) => Math.round(v * 4) / 4);
+    const X = gpu!.upload(x, "float32");
+    const words = new Uint32Array((await gpu!.read(gpu!.packHalf!(X, len), "int32", Math.ceil(len / 2))).buffer);
+    for (let i = 0; i < len; i++) {
+      const bits = (words[i >> 1] >>> (16 * (i & 1))) & 0xffff;
+      if (bits !== float16Bits(x[i])) assert.unreachable(`packHalf of ${len}: element ${i} (${x[i]}): bits ${bits.toString(16)}, want ${float16Bits(x[i]).toString(16)}`);
+    }
+    gpu!.free(X);
+  }
+  // [20, 70] float32 = 1,400 elements (past 1,024), packed 700 words: the product binds the packed operand whole.
+  const m = 20, k = 70, n = 3;
+  const A = pair(randomData("float32", m * k), "float32"), B = pair(randomData("float32", k * n), "float32");
+  const p: MatmulParams = { batch: 1, m, k, n, aBatchStride: 0, bBatchStride: 0, transA: false, transB: false };
+  const aHalf = gpu!.packHalf!(A.gpu, m * k), bHalf = gpu!.packHalf!(B.gpu, k * n);
+  const cA = cpu.packHalf!(A.cpu, m * k), cB = cpu.packHalf!(B.cpu, k * n);
+  await expectClose(`matmulHalf [${m}, ${k}] @ [${k}, ${n}]`, cpu.matmulHalf!(cA, cB, p, { a: true, b: true }), gpu!.matmulHalf!(aHalf, bHalf, p, { a: true, b: true }), "float32", m * n, { atol: 1e-4, rtol: 1e-5 });
+  // Operands or an output past one binding are refused before anything is allocated.
+  const buffers0 = gpu!.memory().buffers;
+  assert.throws(() => gpu!.matmulHalf!(A.gpu, B.gpu, p, { a: false, b: false }), /matmulHalf.*maxStorageBufferBindingSize/);
+  const wide: MatmulParams = { batch: 1, m: 40, k: 2, n: 40, aBatchStride: 0, bBatchStride: 0, transA: false, transB: false };
+  assert.throws(() => gpu!.matmulHalf!(aHalf, aHalf, wide, { a: true, b: true }), /matmulHalf.*maxStorageBufferBindingSize/);
+  assert.is(gpu!.memory().buffers, buffers0, "nothing leaked by the refused calls");
+  for (const buf of [aHalf, bHalf, A.gpu, B.gpu]) gpu!.free(buf);
+  for (const buf of [A.cpu, B.cpu, cA, cB]) cpu.free(buf);
 });
 
 it("elementwise, copy and fill under the lowered limit", async () => {

@@ -207,14 +207,28 @@ export class WebGPUBackend implements Backend {
     this.checkDevice("packHalf");
     const out = this.alloc(halfWords(n), "int32");
     if (n === 0) return out;
-    const [gx, gy] = grid(Math.ceil(halfWords(n) / PACK_HALF_WORKGROUP));
-    this.dispatch("packHalf", this.kernel("packHalf", () => PACK_HALF_SHADER), [n, 0, 0, 0], [this.gpu(out, "packHalf"), this.gpu(x, "packHalf")], [gx, gy]);
+    // An input past one binding (a big batch whose packed copy may still fit) is packed in windows that start at
+    // aligned element pairs, so both the input and the output window offsets are aligned.
+    const pairAlign = 2 * this.bindingAlignElements;
+    const chunk = Math.floor(this.maxBindingBytes / BYTES_PER_ELEMENT / pairAlign) * pairAlign;
+    for (let start = 0; start < n; start += chunk) {
+      const len = Math.min(chunk, n - start);
+      const xw = this.windowFor(x, start, start + len - 1, "packHalf")!, ow = this.windowFor(out, start / 2, start / 2 + halfWords(len) - 1, "packHalf")!;
+      const [gx, gy] = grid(Math.ceil(halfWords(len) / PACK_HALF_WORKGROUP));
+      this.dispatch("packHalf", this.kernel("packHalf", () => PACK_HALF_SHADER), [len, start - xw.base, start / 2 - ow.base, 0], [ow.binding, xw.binding], [gx, gy]);
+    }
     return out;
   }
 
   /** float32 matmul whose A and/or B are packed float16 (packHalf), read by the same kernels, accumulating in float32. */
   matmulHalf(a: Buf, b: Buf, p: MatmulParams, half: { a: boolean; b: boolean }): Buf {
     this.checkDevice("matmulHalf");
+    // Unsplit (no chunked path): refuse operands or an output past one binding before allocating anything.
+    this.gpu(a, "matmulHalf");
+    this.gpu(b, "matmulHalf");
+    if (p.batch * p.m * p.n * BYTES_PER_ELEMENT > this.maxBindingBytes) {
+      throw new RangeError(`webgpu matmulHalf: the [${p.batch}, ${p.m}, ${p.n}] output exceeds this device's maxStorageBufferBindingSize (${this.maxBindingBytes} bytes); matmulHalf does not split it: use matmul, or smaller batches`);
+    }
     const out = this.alloc(p.batch * p.m * p.n, "float32");
     if (p.batch * p.m * p.n === 0) return out;
     if (p.k === 0) {

@@ -15,7 +15,7 @@ export const PACK_HALF_WORKGROUP = 64;
  * (65504, i.e. from 65520 on, which rounds up) become ±Inf explicitly and NaN stays NaN.
  */
 export const PACK_HALF_SHADER = /* wgsl */ `
-struct Params { n: u32, pad0: u32, pad1: u32, pad2: u32 }
+struct Params { n: u32, xStart: u32, outStart: u32, pad0: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<storage, read> x: array<u32>;
@@ -36,10 +36,10 @@ fn main(${ENTRY_BUILTINS}) {
   let w = ${LINEAR_GROUP} * ${PACK_HALF_WORKGROUP}u + lid;
   let i = 2u * w;
   if (i >= P.n) { return; }
-  let lo = half_bits(bitcast<f32>(x[i]));
+  let lo = half_bits(bitcast<f32>(x[P.xStart + i]));
   var hi = 0u;
-  if (i + 1u < P.n) { hi = half_bits(bitcast<f32>(x[i + 1u])); }
-  out[w] = lo | (hi << 16u);
+  if (i + 1u < P.n) { hi = half_bits(bitcast<f32>(x[P.xStart + i + 1u])); }
+  out[P.outStart + w] = lo | (hi << 16u);
 }`;
 
 /** Words of a packed float16 buffer of n elements. */
