@@ -152,6 +152,16 @@ withSubgroups("reduce with subgroups, GPU plans, matches the CPU backend", () =>
 
 withAdapter("reduce with software-adapter plans (thread per output up to r 8192) matches the CPU backend", () => withSettings("thread", hasSubgroups, () => reduceSuite("thread style")));
 
+// One invocation per output sums r values in one float32 accumulator: sequentially, 8,192 × 0.1 is off by
+// 6.5e-5 (131,072: 1e-3) where the CPU sums in float64; the workgroup plans keep 64 partial sums.
+withAdapter("float32 sums over a long r stay within 1e-5 of the CPU on every plan (thread per output included)", () =>
+  withSettings("thread", false, async () => {
+    const outer = 256, r = 8192;
+    const data = new Float32Array(outer * r).fill(0.1); // equal terms: rounding errors add up instead of cancelling
+    await expectReduce("thread style long r", "sum", data, "float32", outer, r, 1, { atol: 0, rtol: 1e-5 });
+    await expectReduce("thread style long r, inner", "sum", data, "float32", 1, r, outer, { atol: 0, rtol: 1e-5 });
+  }));
+
 withAdapter("a device created with DAWNET_WEBGPU_DISABLE_FEATURES=all has none of them, refuses subgroups and shader-f16 clearly, still reduces and multiplies float16 operands", () => {
   const module = join(here, "..", "lib", "backend", "webgpu", "webgpu.js");
   const source = `const m = await import(${JSON.stringify(module)});
