@@ -160,6 +160,8 @@ withAdapter("float32 sums over a long r stay within 1e-5 of the CPU on every pla
     const data = new Float32Array(outer * r).fill(0.1); // equal terms: rounding errors add up instead of cancelling
     await expectReduce("thread style long r", "sum", data, "float32", outer, r, 1, { atol: 0, rtol: 1e-5 });
     await expectReduce("thread style long r, inner", "sum", data, "float32", 1, r, outer, { atol: 0, rtol: 1e-5 });
+    // Few outputs: r split into 8 long parts, 8,192 terms per invocation of a workgroup.
+    await expectReduce("thread style split r", "sum", new Float32Array(1 << 22).fill(0.1), "float32", 1, 1 << 22, 1, { atol: 0, rtol: 1e-5 });
   }));
 
 withAdapter("a device created with DAWNET_WEBGPU_DISABLE_FEATURES=all has none of them, refuses subgroups and shader-f16 clearly, still reduces and multiplies float16 operands", () => {

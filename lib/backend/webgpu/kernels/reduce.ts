@@ -114,6 +114,8 @@ export function reduceShader(v: ReduceVariant): string {
       init = T === "f32" ? "nan_f()" : op === "argmax" ? "-2147483647 - 1" : "2147483647";
       combine = `if (!${isnan}(v) && (${isnan}(acc) || v ${cmp} acc || (v == acc && j < arg))) { acc = v; arg = j; }`;
   }
+  // float32 sums add 64-term blocks to a total: one accumulator over r = 8192 drifts 6.5e-5 from the exact sum.
+  const blockedSum = op === "sum" && T === "f32";
   const words = reducePartialWords(op);
   const outDtype = reduceOutDType(op, dtype);
   const fromX = v.input === "x";
@@ -145,7 +147,6 @@ fn merge(acc_in: ${T}, arg_in: u32, v: ${T}, j: u32) -> vec2u {
 }`;
   if (!v.tree) {
     if (v.input !== "x" || v.output !== "final" || v.subgroups) throw new Error("webgpu reduce: the thread-per-output kernel reads the tensor and writes the result only");
-    const blockedSum = op === "sum" && T === "f32";
     return /* wgsl */ `${header}
 @compute @workgroup_size(${REDUCE_THREAD_WORKGROUP})
 fn main(${ENTRY_BUILTINS}) {
@@ -158,7 +159,6 @@ fn main(${ENTRY_BUILTINS}) {
     let v = ${loadValue};
     let m = merge(acc, arg, v, j);
     acc = bitcast<${T}>(m.x); arg = m.y;${blockedSum ? `
-    // float32 sums: 64-term blocks added to the total (one accumulator over r = 8192 drifts 6.5e-5 from the exact sum).
     if ((j & 63u) == 63u) { total = total + acc; acc = 0.0; }` : ""}
   }${blockedSum ? "\n  acc = total + acc;" : ""}
   let first_is_nan = ${firstIsNan};
@@ -179,12 +179,14 @@ fn main(${ENTRY_BUILTINS}) {
   let j0 = part * chunk; let j1 = min(P.r, j0 + chunk);
   let o = oi / P.inner; let i = oi % P.inner;
   let base = o * P.r * P.inner + i;
-  var acc: ${T} = ${init}; var arg = 0xffffffffu;
+  var acc: ${T} = ${init}; var arg = 0xffffffffu;${blockedSum ? " var total = 0.0; var terms = 0u;" : ""}
   for (var j = j0 + lid; j < j1; j += ${REDUCE_TREE_WIDTH}u) {
     let v = ${loadValue};
     let m = merge(acc, arg, v, ${loadIndex});
-    acc = bitcast<${T}>(m.x); arg = m.y;
-  }
+    acc = bitcast<${T}>(m.x); arg = m.y;${blockedSum ? `
+    // As in the thread kernel: software-adapter plans give each invocation 1,000s of terms.
+    terms++; if ((terms & 63u) == 0u) { total = total + acc; acc = 0.0; }` : ""}
+  }${blockedSum ? "\n  acc = total + acc;" : ""}
 ${combineWorkgroup}
   if (lid == 0u) {
     ${write}
