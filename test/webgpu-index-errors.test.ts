@@ -56,6 +56,15 @@ it("negative indices are out of range with the CPU backend's wording; outer and 
   assert.equal(got[1], [[15, 16, 17], [27, 28, 29], [0, 0, 0]]);
 });
 
+it("gather with an empty output (a zero-length outer or inner dim) still checks its indices, as the CPU does", async () => {
+  const x = dn.zeros([0, 3]);
+  const y = dn.gather(x, ints([1, 5]), 1);
+  assert.equal(y.shape, [0, 2]);
+  await rejects(() => dn.ones([1]).data(), /^gather: index 5 at position 1 is out of range for an axis of size 3 \(/, DETECTED);
+  assert.equal(await dn.gather(x, ints([2]), 1).array(), []);
+  assert.equal(await dn.ones([1]).array(), [1]);
+});
+
 it("sync() raises a pending index error too; one error per read, naming the first bad dispatch", async () => {
   const x = dn.arange(0, 6).cast("float32");
   dn.gather(x, ints([6]), 0);

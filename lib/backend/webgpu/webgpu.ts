@@ -849,7 +849,11 @@ export class WebGPUBackend implements Backend {
     }
     const total = outer * nIdx * inner;
     const out = this.alloc(total, dtype);
-    if (total === 0) return out;
+    if (total === 0) {
+      // No output to gather into (outer or inner is 0), but the indices are still checked, as on the CPU.
+      if (nIdx > 0) this.checkIndices(idx, nIdx, axisSize, site);
+      return out;
+    }
     const [gx, gy] = grid(Math.ceil(total / INDEX_WORKGROUP));
     const kernel = this.kernel("gather", () => GATHER_SHADER);
     const outBinding = this.gpu(out, "gather"), idxBinding = this.gpu(idx, "gather");
