@@ -230,6 +230,22 @@ it("gather and scatterAdd: outer, index, column and row-window splits", async ()
   await gpu!.sync(); // an out-of-range index reported by any piece would throw here
 });
 
+it("gather split over its indices reports a bad index at its position in the whole index tensor, with the caller's shapes", async () => {
+  const x = gpu!.upload(Float32Array.from({ length: 10 }, (_, i) => i), "float32");
+  const ids = Int32Array.from({ length: 1500 }, (_, i) => i % 10);
+  ids[1300] = 99; // in the second piece of indices (pieces of at most 1,024)
+  const idx = gpu!.upload(ids, "int32");
+  const y = gpu!.gather(x, "float32", idx, 1, 10, 1, 1500, { op: "gather", axis: 0, inputShape: [10], indexShape: [1500] });
+  let message = "none";
+  try {
+    await gpu!.read(y, "float32", 1500);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.match(message, /^gather: index 99 at position 1300 is out of range for an axis of size 10 \(axis 0 of input \[10\], indices \[1500\]\)/);
+  for (const b of [x, idx, y]) gpu!.free(b);
+});
+
 it("packHalf past one binding (Dense float16 on a big batch); matmulHalf refuses unsplit operands without leaking", async () => {
   // Values exact in float16 (quarters): packing is exact, so the words compare with the CPU's rounding bit for bit.
   for (const len of [2800, 4099]) {

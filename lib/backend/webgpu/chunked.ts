@@ -19,6 +19,7 @@ import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, 
 import type { DType } from "../../dtype.js";
 import { contiguousStrides, sizeOf } from "../../shape.js";
 import { reduceOutDType } from "./kernels/reduce.js";
+import type { IndexSite } from "./webgpu.js";
 
 const BYTES_PER_ELEMENT = 4;
 
@@ -394,12 +395,16 @@ export function matmul(host: ChunkHost, a: Buf, b: Buf, dtype: DType, p: MatmulP
 
 // ---------------------------------------------------------------- indexing
 
-export function gather(host: ChunkHost, x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number): Buf {
+export function gather(host: ChunkHost, x: Buf, dtype: DType, idx: Buf, outer: number, axisSize: number, inner: number, nIdx: number, site: IndexSite = { op: "gather" }): Buf {
   const problem: Problem = {
     op: "gather",
     order: ["outer", "index", "inner"],
     combine: "add",
-    leaf: ([xp, ip], s) => host.gather(xp, dtype, ip, s.outer, axisSize, s.inner, s.index),
+    leaf: ([xp, ip], s, at) => {
+      // A bad index is reported at its position in the whole index tensor, with the caller's shapes.
+      const pieceSite: IndexSite = { ...site, indexStart: (site.indexStart ?? 0) + at.index };
+      return host.gather(xp, dtype, ip, s.outer, axisSize, s.inner, s.index, pieceSite);
+    },
     windowed: (k, s) => k === 0 && gatherRowWindowsFit(s.outer, s.inner, host.maxBindingBytes, host.bindingAlignElements),
   };
   return run(host, problem, { outer, index: nIdx, inner }, [

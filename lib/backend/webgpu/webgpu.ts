@@ -54,7 +54,11 @@ interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; lay
  * Where a kernel reads an index tensor, for the error raised when one of its indices is out of range.
  * `op` is the user-facing op; the shapes and axis, when given, make the message name them.
  */
-export interface IndexSite { op: string; axis?: number; inputShape?: readonly number[]; indexShape?: readonly number[] }
+export interface IndexSite {
+  op: string; axis?: number; inputShape?: readonly number[]; indexShape?: readonly number[];
+  /** Where the dispatch's indices start in the op's index tensor (pieces of a split gather, chunked.ts). */
+  indexStart?: number;
+}
 /** Index-checked dispatches remembered between reads; past this the oldest lose their details (not the check). */
 const MAX_INDEX_SITES = 1 << 16;
 
@@ -71,6 +75,7 @@ function indexError(check: IndexCheck | undefined, tag: number, value: number, p
       `(its details were dropped: more than ${MAX_INDEX_SITES} such dispatches ran without a read) — detected on the GPU at the next read; check the index tensors' ranges`);
   }
   const { site, axisSize, outer, inner, nIdx } = check;
+  position += site.indexStart ?? 0;
   const shape = (s: readonly number[]) => `[${s.join(",")}]`;
   const named = [
     ...(site.inputShape ? [`${site.axis !== undefined ? `axis ${site.axis} of ` : ""}input ${shape(site.inputShape)}`] : []),
@@ -845,7 +850,7 @@ export class WebGPUBackend implements Backend {
     checkDType(dtype, "gather");
     if (this.pastBinding(idx) || outer * nIdx * inner * BYTES_PER_ELEMENT > this.maxBindingBytes ||
       (outer * axisSize * inner * BYTES_PER_ELEMENT > this.maxBindingBytes && !chunked.gatherRowWindowsFit(outer, inner, this.maxBindingBytes, this.bindingAlignElements))) {
-      return chunked.gather(this, x, dtype, idx, outer, axisSize, inner, nIdx);
+      return chunked.gather(this, x, dtype, idx, outer, axisSize, inner, nIdx, site);
     }
     const total = outer * nIdx * inner;
     const out = this.alloc(total, dtype);
