@@ -1,4 +1,5 @@
 /** matmul (batched, broadcast over batch dims, NumPy 1-D rules), dot and outer. */
+import type { Buf } from "../backend/backend.js";
 import { arithmeticDType } from "../dtype.js";
 import { broadcastShapes, fmt, sizeOf } from "../shape.js";
 import { Tensor } from "../tensor.js";
@@ -106,16 +107,20 @@ function matmulRounded(a: Tensor, b: Tensor, half: { a: boolean; b: boolean }): 
     throw new Error(`matmulHalf: the ${backend.name} backend has no float16 matmul (packHalf/matmulHalf) for ${fmt(a.shape)} @ ${fmt(b.shape)}; use matmul there`);
   }
   const A = operand(a, batch), B = operand(b, batch);
-  const aBuf = A.base.storage("matmulHalf").buf!, bBuf = B.base.storage("matmulHalf").buf!;
-  const aIn = half.a ? backend.packHalf(aBuf, A.base.size) : aBuf;
-  const bIn = half.b ? backend.packHalf(bBuf, B.base.size) : bBuf;
-  const buf = backend.matmulHalf(aIn, bIn, {
-    batch: sizeOf(batch), m, k, n, aBatchStride: A.batchStride, bBatchStride: B.batchStride, transA: A.trans, transB: B.trans,
-  }, half);
-  if (half.a) backend.free(aIn);
-  if (half.b) backend.free(bIn);
-  if (A.base !== a) A.base.dispose();
-  if (B.base !== b) B.base.dispose();
+  let aIn: Buf | null = null, bIn: Buf | null = null, buf: Buf;
+  try { // a refused size must not leak the packed copies
+    const aBuf = A.base.storage("matmulHalf").buf!, bBuf = B.base.storage("matmulHalf").buf!;
+    aIn = half.a ? backend.packHalf(aBuf, A.base.size) : null;
+    bIn = half.b ? backend.packHalf(bBuf, B.base.size) : null;
+    buf = backend.matmulHalf(aIn ?? aBuf, bIn ?? bBuf, {
+      batch: sizeOf(batch), m, k, n, aBatchStride: A.batchStride, bBatchStride: B.batchStride, transA: A.trans, transB: B.trans,
+    }, half);
+  } finally {
+    if (aIn) backend.free(aIn);
+    if (bIn) backend.free(bIn);
+    if (A.base !== a) A.base.dispose();
+    if (B.base !== b) B.base.dispose();
+  }
   const y = fromBuf(backend, buf, [...batch, m, n], "float32");
   return record(y, "matmulHalf", [a, b], (g) => [
     a.requiresGrad ? unbroadcast(matmulRounded(g, mT(b), { a: false, b: half.b }), a.shape) : null,
