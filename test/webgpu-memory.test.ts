@@ -14,6 +14,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
 import * as dn from "../lib/index.js";
 import { createWebGPUBackend, type WebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
 import v8 from "node:v8";
@@ -100,6 +101,31 @@ it(`${STEPS} training steps (after ${WARMUP} warm-up steps) keep GPU memory, bin
   assert.ok(s2.native - s1.native < NATIVE_SLACK_MIB * MIB, `native memory (RSS − V8 heap) grew by ${mib(s2.native - s1.native)} MiB`);
   assert.ok(s2.heapUsed - s1.heapUsed < HEAP_SLACK_MIB * MIB, `JS heap grew by ${mib(s2.heapUsed - s1.heapUsed)} MiB`);
   for (const t of [w1, w2, x, y]) t.dispose();
+});
+
+it("bind groups that fall out of the cache are collected: 30,000 new ones leave the memory mappings bounded", async () => {
+  // lavapipe keeps a memory mapping per live bind group; V8 collects dead wrappers late, so without the
+  // backend's forced GC (native-gc.ts) a long fit reached vm.max_map_count (65,530) and crashed (SIGSEGV).
+  const gpu = created as WebGPUBackend;
+  await dn.setBackend("webgpu");
+  const mappings = () => readFileSync("/proc/self/maps", "utf8").split("\n").length;
+  const pool = Array.from({ length: 240 }, (_, i) => dn.full([4], i));
+  const before = mappings(), groups0 = gpu.bindGroupsCreated;
+  let peak = before;
+  for (let i = 0; i < 240; i++) {
+    // 240 × 130 pairs of distinct buffers: every add binds a new combination.
+    dn.tidy(() => { for (let j = 0; j < 130; j++) dn.add(pool[i], pool[(i + j + 1) % 240]); });
+    if (i % 20 === 19) {
+      await dn.ones([1]).data(); // let queued work finish, as any loop that reads does
+      peak = Math.max(peak, mappings());
+    }
+  }
+  const made = gpu.bindGroupsCreated - groups0;
+  assert.ok(made >= 30_000, `only ${made} bind groups created`);
+  console.log(`  ${made} bind groups created; memory mappings ${before} → peak ${peak}`);
+  // Measured: +11,100 with the forced GC every 8,192 groups, +1 per group (≈ +31,000) without it.
+  assert.ok(peak - before < 18_000, `memory mappings grew by ${peak - before} for ${made} bind groups (dead wrappers not collected)`);
+  for (const t of pool) t.dispose();
 });
 
 test.run();

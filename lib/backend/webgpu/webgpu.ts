@@ -11,6 +11,7 @@ import { contiguousStrides, sizeOf } from "../../shape.js";
 import { featuresDisabledNote, gpuContext, type GpuContext } from "./device.js";
 import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
+import { collectGarbage } from "./native-gc.js";
 import { DispatchTimer } from "./profiler.js";
 import { PACK_HALF_SHADER, PACK_HALF_WORKGROUP, halfWords, matmulHalfKey, matmulHalfShader } from "./kernels/half.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
@@ -46,6 +47,8 @@ const BYTES_PER_ELEMENT = 4;
 
 /** Bind groups kept for reuse; the cache starts over when full. */
 const MAX_CACHED_BIND_GROUPS = 512;
+/** Created bind groups between forced full GCs (native-gc.ts). A full GC took ~30 ms in a notebook-sized heap: ~1% of a lavapipe fit. */
+const BIND_GROUPS_PER_GC = 8192;
 const SHADER_STAGE_COMPUTE = 0x4;
 
 interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutSize: number; id: number; checksIndices: boolean }
@@ -345,7 +348,7 @@ export class WebGPUBackend implements Backend {
         entries.push({ binding: k + 1, resource: "buffer" in b ? b : { buffer: b, offset: 0, size: Math.min(b.size, this.maxBindingBytes) } }));
       if (kernel.checksIndices) entries.push({ binding: INDEX_STATUS_BINDING, resource: { buffer: this.indexStatus } });
       group = this.device.createBindGroup({ layout: kernel.layout, entries });
-      this.bindGroupsCreated++;
+      if (++this.bindGroupsCreated % BIND_GROUPS_PER_GC === 0) collectGarbage();
     }
     this.bindGroups.set(key, group);
     return group;
