@@ -34,16 +34,19 @@ function operand(t: Tensor, batch: number[]): { base: Tensor; trans: boolean; ba
   return { base, trans: false, batchStride: single ? 0 : r * c };
 }
 
+/** NumPy's 1-D rule: a vector operand becomes a 1-row (a) or 1-column (b) matrix, and that axis is removed again. */
+function viaMatrices(a: Tensor, b: Tensor, product: (a: Tensor, b: Tensor) => Tensor): Tensor {
+  const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]]) : a;
+  const b2 = b.ndim === 1 ? reshape(b, [b.shape[0], 1]) : b;
+  const y = product(a2, b2);
+  const shape = y.shape.filter((_, i) => !((a.ndim === 1 && i === y.ndim - 2) || (b.ndim === 1 && i === y.ndim - 1)));
+  return reshape(y, shape);
+}
+
 /** Matrix product with NumPy semantics: 1-D operands are promoted and the added axis removed; batch dims broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: operands must have at least one dimension, got ${fmt(a.shape)} @ ${fmt(b.shape)}; use mul for scalars`);
-  if (a.ndim === 1 || b.ndim === 1) {
-    const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]]) : a;
-    const b2 = b.ndim === 1 ? reshape(b, [b.shape[0], 1]) : b;
-    const y = matmul(a2, b2);
-    const shape = y.shape.filter((_, i) => !((a.ndim === 1 && i === y.ndim - 2) || (b.ndim === 1 && i === y.ndim - 1)));
-    return reshape(y, shape);
-  }
+  if (a.ndim === 1 || b.ndim === 1) return viaMatrices(a, b, matmul);
   const m = a.shape[a.ndim - 2], k = a.shape[a.ndim - 1], k2 = b.shape[b.ndim - 2], n = b.shape[b.ndim - 1];
   if (k !== k2) throw new Error(`matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${k} ≠ ${k2})`);
   const batch = broadcastShapes("matmul (batch dims)", a.shape.slice(0, -2), b.shape.slice(0, -2));
@@ -81,13 +84,7 @@ export function matmulHalf(a: Tensor, b: Tensor): Tensor {
     throw new TypeError(`matmulHalf: operands must be float32, got ${a.dtype} ${fmt(a.shape)} @ ${b.dtype} ${fmt(b.shape)}; cast them with t.cast("float32")`);
   }
   if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmulHalf: operands must have at least one dimension, got ${fmt(a.shape)} @ ${fmt(b.shape)}; use mul for scalars`);
-  if (a.ndim === 1 || b.ndim === 1) {
-    const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]]) : a;
-    const b2 = b.ndim === 1 ? reshape(b, [b.shape[0], 1]) : b;
-    const y = matmulHalf(a2, b2);
-    const shape = y.shape.filter((_, i) => !((a.ndim === 1 && i === y.ndim - 2) || (b.ndim === 1 && i === y.ndim - 1)));
-    return reshape(y, shape);
-  }
+  if (a.ndim === 1 || b.ndim === 1) return viaMatrices(a, b, matmulHalf);
   const k = a.shape[a.ndim - 1], k2 = b.shape[b.ndim - 2];
   if (k !== k2) throw new Error(`matmulHalf: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${k} ≠ ${k2})`);
   return matmulRounded(a, b, { a: true, b: true });
