@@ -65,6 +65,24 @@ export interface Pool2dParams {
 /** Where an index tensor is read: named in the error a device backend raises for an out-of-range index. */
 export interface IndexSite { op: string; axis?: number; inputShape?: readonly number[]; indexShape?: readonly number[] }
 
+/**
+ * One optimizer update rule with this step's hyperparameters (Backend.optimizerStep). Numbers are the
+ * values the op chain would use as float32 scalars (computed in float64, rounded once). State buffers,
+ * in this order: sgd [momentum buffer when momentum > 0]; adam [m, v, vmax when amsgrad];
+ * rmsprop [v, grad_avg when centered, momentum buffer when momentum > 0]; adagrad [accumulator].
+ */
+export type OptimizerRule =
+  | { kind: "sgd"; lr: number; weightDecay: number; momentum: number; nesterov: boolean }
+  | {
+    kind: "adam"; beta1: number; beta2: number; epsilon: number; amsgrad: boolean;
+    /** "coupled": g += weightDecay·p (Adam); "decoupled": p ·= 1 − lr·weightDecay first (AdamW). */
+    decay: "none" | "coupled" | "decoupled"; weightDecay: number; decoupledKeep: number;
+    /** lr / (1 − beta1^t) and √(1 − beta2^t). */
+    stepSize: number; sqrtBiasCorrection2: number;
+  }
+  | { kind: "rmsprop"; lr: number; rho: number; epsilon: number; weightDecay: number; momentum: number; centered: boolean }
+  | { kind: "adagrad"; lr: number; epsilon: number; weightDecay: number };
+
 export interface Backend {
   readonly name: string;
 
@@ -127,4 +145,13 @@ export interface Backend {
   pool2d(op: "max" | "avg", x: Buf, dtype: DType, p: Pool2dParams): Buf;
   /** Gradient w.r.t. the pool input; max routes each dy to the first maximal element of its window. */
   pool2dGrad(op: "max" | "avg", x: Buf, dy: Buf, dtype: DType, p: Pool2dParams): Buf;
+  /**
+   * Optional (device backends): one optimizer update of a parameter as a single kernel, the same float32 rule
+   * as the optimizer's op chain. `p` and `g` are contiguous float32 buffers of `n` elements (read only);
+   * `state` are the rule's float32 state buffers (see OptimizerRule), owned by the optimizer and updated in
+   * place. Returns a new buffer holding the updated parameter (the caller assigns it, so views of the old
+   * parameter keep their values), or undefined when the backend cannot run it as one kernel (the caller
+   * falls back to the op chain).
+   */
+  optimizerStep?(rule: OptimizerRule, p: Buf, g: Buf, state: readonly Buf[], n: number): Buf | undefined;
 }

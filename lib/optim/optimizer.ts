@@ -1,12 +1,16 @@
 /**
  * Optimizer base: gradient clipping, weight decay hook, learning-rate schedules and per-parameter
  * state. Updates are written into the parameters in place (`param.assign`), inside tidy/noGrad, so
- * a training loop neither leaks nor records the update. For custom loops:
+ * a training loop neither leaks nor records the update. With `fused` (the default) each parameter's
+ * update is one host loop on the CPU backend and one kernel on backends with `optimizerStep` (webgpu);
+ * otherwise, and where those do not apply, it is a chain of elementwise tensor ops. For custom loops:
  *
  *   loss.backward(); opt.step(model.trainableWeights); opt.zeroGrad(model.trainableWeights);
  *   // or, with gradients from grad()/valueAndGrad(): opt.applyGradients([[g, w], ...])
  */
 import type { Tensor } from "../tensor.js";
+import type { OptimizerRule } from "../backend/backend.js";
+import { fromBuf } from "../ops/core.js";
 import * as E from "../ops/elementwise.js";
 import { sum } from "../ops/reduce.js";
 import { tensor, zerosLike } from "../ops/creation.js";
@@ -27,8 +31,9 @@ export interface OptimizerArgs {
   clipValue?: number;
   name?: string;
   /**
-   * On the CPU backend, update each parameter in one fused host loop instead of a chain of tensor
-   * ops (default true; the result is the same rule, in float32 like the op chain).
+   * Update each parameter in one fused step instead of a chain of tensor ops (default true; the result is
+   * the same rule, in float32 like the op chain): a host loop on the CPU backend, one kernel per parameter
+   * on webgpu (float32 parameters and contiguous float32 gradients; others take the op chain).
    */
   fused?: boolean;
 }
@@ -103,7 +108,7 @@ export abstract class Optimizer {
       }
       pairs.forEach(([, p], i) => {
         if (this.fused && p.dtype === "float32" && p.backend === "cpu" && this.hostUpdate) this.fusedStep(p, grads[i], lr, t);
-        else this.update(p, grads[i], lr, t);
+        else if (!(this.fused && this.deviceStep(p, grads[i], lr, t))) this.update(p, grads[i], lr, t);
       });
     }));
     this.iterations++;
@@ -122,6 +127,31 @@ export abstract class Optimizer {
    * of the parameter and gradient; write the new parameter into p.
    */
   protected hostUpdate?(p: Float32Array, g: Float32Array, slots: HostSlots, lr: number, t: number): void;
+
+  /**
+   * The same rule as `update` as one backend kernel (Backend.optimizerStep): this step's hyperparameters and
+   * the state slots the kernel updates, in OptimizerRule's order.
+   */
+  protected deviceRule?(param: Tensor, lr: number, t: number): { rule: OptimizerRule; state: Tensor[] };
+
+  /**
+   * One kernel for the whole update when the backend has one and the operands allow it; false otherwise
+   * (the caller runs the op chain). The parameter gets a new buffer through `assign`, like the op chain, so
+   * views of the old parameter and tensors saved from it keep their values. The state slots are written in
+   * place: they belong to this optimizer, and one that shares its storage is first given its own copy.
+   */
+  private deviceStep(param: Tensor, grad: Tensor, lr: number, t: number): boolean {
+    if (!this.deviceRule || param.dtype !== "float32" || grad.dtype !== "float32" || param.size === 0) return false;
+    const backend = param.storage("optimizer step").backend;
+    if (!backend.optimizerStep || grad.storage("optimizer step").backend !== backend || !dense(param) || !dense(grad)) return false;
+    const { rule, state } = this.deviceRule(param, lr, t);
+    for (const s of state) if (!dense(s) || s.storage("optimizer step").refs !== 1) s.assign(s.clone());
+    const out = backend.optimizerStep(rule, param.storage("optimizer step").buf!, grad.storage("optimizer step").buf!,
+      state.map((s) => s.storage("optimizer step").buf!), param.size);
+    if (!out) return false;
+    param.assign(fromBuf(backend, out, param.shape, "float32"));
+    return true;
+  }
 
   private fusedStep(param: Tensor, grad: Tensor, lr: number, t: number): void {
     let m = this.hostSlots.get(param);
@@ -164,4 +194,9 @@ export abstract class Optimizer {
     this.slots.clear();
     this.hostSlots.clear();
   }
+}
+
+/** Contiguous from element 0 of its storage: a kernel can bind the buffer as the tensor. */
+function dense(t: Tensor): boolean {
+  return t.isContiguous && t._offset === 0;
 }

@@ -5,6 +5,7 @@
 import type { Tensor } from "../tensor.js";
 import * as E from "../ops/elementwise.js";
 import { fullLike } from "../ops/creation.js";
+import type { OptimizerRule } from "../backend/backend.js";
 import { Optimizer, type HostSlots, type OptimizerArgs } from "./optimizer.js";
 
 /** g + weightDecay·p (L2 penalty in the gradient, as torch.optim does for all but AdamW). */
@@ -47,6 +48,12 @@ export class SGD extends Optimizer {
       }
       p[i] -= lr * gi;
     }
+  }
+  protected override deviceRule(p: Tensor, lr: number): { rule: OptimizerRule; state: Tensor[] } {
+    return {
+      rule: { kind: "sgd", lr, weightDecay: this.weightDecay, momentum: this.momentum, nesterov: this.nesterov },
+      state: this.momentum ? [this.slot(p, "momentum")] : [],
+    };
   }
   override getConfig() {
     return { ...super.getConfig(), momentum: this.momentum, nesterov: this.nesterov };
@@ -110,6 +117,18 @@ export class Adam extends Optimizer {
       if (vmax) vi = vmax[i] = Math.max(vmax[i], vi);
       p[i] = pi - step * (m[i] / (Math.sqrt(vi) / sbc2 + eps));
     }
+  }
+  protected override deviceRule(p: Tensor, lr: number, t: number): { rule: OptimizerRule; state: Tensor[] } {
+    const decay = !this.weightDecay ? "none" : this.className === "AdamW" ? "decoupled" : "coupled";
+    const state = [this.slot(p, "m"), this.slot(p, "v"), ...(this.amsgrad ? [this.slot(p, "vmax")] : [])];
+    return {
+      rule: {
+        kind: "adam", beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, amsgrad: this.amsgrad,
+        decay, weightDecay: this.weightDecay, decoupledKeep: this.decayFactor(lr),
+        stepSize: lr / (1 - Math.pow(this.beta1, t)), sqrtBiasCorrection2: Math.sqrt(1 - Math.pow(this.beta2, t)),
+      },
+      state,
+    };
   }
   override getConfig() {
     return { ...super.getConfig(), beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, amsgrad: this.amsgrad };
@@ -187,6 +206,10 @@ export class RMSprop extends Optimizer {
       } else p[i] -= lr * st;
     }
   }
+  protected override deviceRule(p: Tensor, lr: number): { rule: OptimizerRule; state: Tensor[] } {
+    const state = [this.slot(p, "v"), ...(this.centered ? [this.slot(p, "grad_avg")] : []), ...(this.momentum ? [this.slot(p, "momentum")] : [])];
+    return { rule: { kind: "rmsprop", lr, rho: this.rho, epsilon: this.epsilon, weightDecay: this.weightDecay, momentum: this.momentum, centered: this.centered }, state };
+  }
   override getConfig() {
     return { ...super.getConfig(), rho: this.rho, momentum: this.momentum, epsilon: this.epsilon, centered: this.centered };
   }
@@ -220,6 +243,10 @@ export class Adagrad extends Optimizer {
       s[i] += gi * gi;
       p[i] -= lr * (gi / (Math.sqrt(s[i]) + eps));
     }
+  }
+  protected override deviceRule(p: Tensor, lr: number): { rule: OptimizerRule; state: Tensor[] } {
+    const s = this.slot(p, "accumulator", () => fullLike(p, this.initialAccumulatorValue));
+    return { rule: { kind: "adagrad", lr, epsilon: this.epsilon, weightDecay: this.weightDecay }, state: [s] };
   }
   override getConfig() {
     return { ...super.getConfig(), initialAccumulatorValue: this.initialAccumulatorValue, epsilon: this.epsilon };

@@ -5,7 +5,7 @@
  * size-bucketed pool; pipelines are cached by WGSL source; per-dispatch uniforms live in one arena that
  * is uploaded right before each submit.
  */
-import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, ReduceOp, UnaryOp, View } from "../backend.js";
+import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, OptimizerRule, Pool2dParams, ReduceOp, UnaryOp, View } from "../backend.js";
 import { newArray, type DType, type TypedArray } from "../../dtype.js";
 import { contiguousStrides, sizeOf } from "../../shape.js";
 import { featuresDisabledNote, gpuContext, type GpuContext } from "./device.js";
@@ -27,6 +27,7 @@ import {
   CONV2D_GRAD_FILTER_SHADER, CONV2D_GRAD_INPUT_SHADER, CONV2D_SHADER, CONV_WORKGROUP, POOL2D_GRAD_SHADER, POOL2D_SHADER,
 } from "./kernels/conv.js";
 import type { LoadAs } from "./kernels/wgsl.js";
+import { OPTIM_WORKGROUP, optimizerKey, optimizerParams, optimizerShader, optimizerStateCount } from "./kernels/optim.js";
 import * as chunked from "./chunked.js";
 
 // GPUBufferUsage / GPUMapMode bits (the `webgpu` package does not install them as globals).
@@ -51,7 +52,7 @@ const MAX_CACHED_BIND_GROUPS = 512;
 const BIND_GROUPS_PER_GC = 8192;
 const SHADER_STAGE_COMPUTE = 0x4;
 
-interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutSize: number; id: number; checksIndices: boolean }
+interface Kernel { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; layoutSize: number; writable: number; id: number; checksIndices: boolean }
 
 /**
  * Where a kernel reads an index tensor, for the error raised when one of its indices is out of range.
@@ -296,14 +297,16 @@ export class WebGPUBackend implements Backend {
         // Kernels that read index tensors also bind the status buffer (at INDEX_STATUS_BINDING).
         const checksIndices = code.includes(`@binding(${INDEX_STATUS_BINDING})`);
         const storageBindings = (code.match(/var<storage/g) ?? []).length - (checksIndices ? 1 : 0);
-        const layout = this.bindGroupLayout(storageBindings, checksIndices);
+        // Bindings 1..writable are read_write (one output, or an output plus state updated in place: kernels/optim.ts).
+        const writable = Math.max(1, (code.match(/var<storage, read_write>/g) ?? []).length - (checksIndices ? 1 : 0));
+        const layout = this.bindGroupLayout(storageBindings, checksIndices, writable);
         const module = this.device.createShaderModule({ code, label: `dawnet ${key}` });
         const pipeline = this.device.createComputePipeline({
           layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
           compute: { module, entryPoint: "main" },
           label: `dawnet ${key}`,
         });
-        k = { pipeline, layout, layoutSize: storageBindings, id: this.kernelsBySource.size, checksIndices };
+        k = { pipeline, layout, layoutSize: storageBindings, writable, id: this.kernelsBySource.size, checksIndices };
         this.kernelsBySource.set(code, k);
       }
       this.kernels.set(key, k);
@@ -312,13 +315,13 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Every kernel binds its uniforms at 0 (dynamic offset into the arena), its output at 1, inputs at 2.. */
-  private bindGroupLayout(storageBindings: number, checksIndices: boolean): GPUBindGroupLayout {
-    const layoutKey = storageBindings + (checksIndices ? 100 : 0);
+  private bindGroupLayout(storageBindings: number, checksIndices: boolean, writable = 1): GPUBindGroupLayout {
+    const layoutKey = storageBindings + (checksIndices ? 100 : 0) + (writable - 1) * 1000;
     let layout = this.layouts.get(layoutKey);
     if (!layout) {
       const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: SHADER_STAGE_COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: PARAM_BYTES } }];
       for (let i = 0; i < storageBindings; i++) {
-        entries.push({ binding: i + 1, visibility: SHADER_STAGE_COMPUTE, buffer: { type: i === 0 ? "storage" : "read-only-storage" } });
+        entries.push({ binding: i + 1, visibility: SHADER_STAGE_COMPUTE, buffer: { type: i < writable ? "storage" : "read-only-storage" } });
       }
       if (checksIndices) entries.push({ binding: INDEX_STATUS_BINDING, visibility: SHADER_STAGE_COMPUTE, buffer: { type: "storage" } });
       layout = this.device.createBindGroupLayout({ entries, label: `dawnet ${storageBindings} storage buffers${checksIndices ? " + index status" : ""}` });
@@ -335,7 +338,7 @@ export class WebGPUBackend implements Backend {
 
   /** Bind groups recur in loops (pooled buffers come back in the same order): reuse them instead of re-creating. */
   private bindGroup(kernel: Kernel, buffers: Binding[]): GPUBindGroup {
-    let key = `${kernel.layoutSize}${kernel.checksIndices ? "s" : ""}`;
+    let key = `${kernel.layoutSize}w${kernel.writable}${kernel.checksIndices ? "s" : ""}`;
     for (const b of buffers) key += "buffer" in b ? `:${this.bufferId(b.buffer)}@${b.offset}+${b.size}` : `:${this.bufferId(b)}`;
     let group = this.bindGroups.get(key);
     if (group) {
@@ -995,6 +998,23 @@ export class WebGPUBackend implements Backend {
     const [gx, gy] = grid(Math.ceil(total / CONV_WORKGROUP));
     this.dispatch("pool2dGrad", this.kernel("pool2dGrad", () => POOL2D_GRAD_SHADER), this.poolParams(op, p),
       [this.gpu(out, "pool2dGrad"), this.gpu(x, "pool2dGrad"), this.gpu(dy, "pool2dGrad")], [gx, gy]);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- optimizers
+
+  /** One fused optimizer update (kernels/optim.ts): the new parameter in a new buffer, state in place; undefined past one binding. */
+  optimizerStep(rule: OptimizerRule, p: Buf, g: Buf, state: readonly Buf[], n: number): Buf | undefined {
+    this.checkDevice("optimizerStep");
+    const operands = [p, g, ...state] as WebGPUBuf[];
+    if (state.length !== optimizerStateCount(rule) || operands.some((b) => b.elements < n)) {
+      throw new Error(`webgpu optimizerStep: the ${rule.kind} rule takes ${optimizerStateCount(rule)} state buffers of ${n} elements, got ${state.length} (${operands.map((b) => b.elements).join(", ")} elements)`);
+    }
+    if (n === 0 || operands.some((b) => b.isWindow || this.pastBinding(b))) return undefined;
+    const out = this.alloc(n, "float32");
+    const { words, floatWords } = optimizerParams(rule, n);
+    const buffers = [out, ...state, p, g].map((b) => this.gpu(b, "optimizerStep"));
+    this.dispatch(`optimizer ${rule.kind}`, this.kernel(optimizerKey(rule), () => optimizerShader(rule)), words, buffers, grid(Math.ceil(n / OPTIM_WORKGROUP)), floatWords);
     return out;
   }
 }
