@@ -41,12 +41,19 @@ fn main(${ENTRY_BUILTINS}) {
   out[e] = acc;
 }`;
 
-/** dx[b, iy, ix, ci] = Σ over (ky, kx) hitting an output position and co of dy · w; in0 = dy, in1 = w. */
+/** Input-gradient outputs per invocation: consecutive input channels of one pixel, sharing each dy load. */
+export const CONV_GRAD_INPUT_PER = 8;
+const perLanes = Array.from({ length: CONV_GRAD_INPUT_PER }, (_, j) => j);
+
+/**
+ * dx[b, iy, ix, ci] = Σ over (ky, kx) hitting an output position and co of dy · w; in0 = dy, in1 = w.
+ * A workgroup covers CONV_WORKGROUP consecutive outputs (the dispatch is one workgroup per CONV_WORKGROUP
+ * outputs); each invocation computes CONV_GRAD_INPUT_PER of them. When cin is a multiple of that, they are
+ * channels ci0.. of one pixel: the tap arithmetic runs once and each dy value feeds every accumulator (on
+ * lavapipe every load is a scalarized gather: one load per output per co measured about half as fast).
+ */
 export const CONV2D_GRAD_INPUT_SHADER = /* wgsl */ `${CONV_PARAMS}
-@compute @workgroup_size(${CONV_WORKGROUP})
-fn main(${ENTRY_BUILTINS}) {
-  let e = ${LINEAR_GROUP} * ${CONV_WORKGROUP}u + lid;
-  if (e >= P.n * P.h * P.w * P.cin) { return; }
+fn gradInputOne(e: u32) -> f32 {
   let ci = e % P.cin;
   let ix = i32((e / P.cin) % P.w);
   let iy = i32((e / (P.cin * P.w)) % P.h);
@@ -67,7 +74,42 @@ fn main(${ENTRY_BUILTINS}) {
       for (var co = 0u; co < P.cout; co++) { acc = acc + in0[go + co] * in1[wo + co]; }
     }
   }
-  out[e] = acc;
+  return acc;
+}
+@compute @workgroup_size(${CONV_WORKGROUP / CONV_GRAD_INPUT_PER})
+fn main(${ENTRY_BUILTINS}) {
+  let e0 = ${LINEAR_GROUP} * ${CONV_WORKGROUP}u + lid * ${CONV_GRAD_INPUT_PER}u;
+  let total = P.n * P.h * P.w * P.cin;
+  if (e0 >= total) { return; }
+  if (P.cin % ${CONV_GRAD_INPUT_PER}u != 0u) {
+    for (var j = 0u; j < ${CONV_GRAD_INPUT_PER}u && e0 + j < total; j++) { out[e0 + j] = gradInputOne(e0 + j); }
+    return;
+  }
+  // cin is a multiple of the block: e0, e0 + 1, ... are channels ci0, ci0 + 1, ... of one input pixel (all < total).
+  let ci0 = e0 % P.cin;
+  let ix = i32((e0 / P.cin) % P.w);
+  let iy = i32((e0 / (P.cin * P.w)) % P.h);
+  let b = e0 / (P.cin * P.w * P.h);
+  ${perLanes.map((j) => `var a${j} = 0.0;`).join(" ")}
+  for (var ky = 0u; ky < P.kh; ky++) {
+    let ty = iy + i32(P.padTop) - i32(ky * P.dilationH);
+    if (ty < 0 || ty % i32(P.strideH) != 0) { continue; }
+    let oy = u32(ty) / P.strideH;
+    if (oy >= P.oh) { continue; }
+    for (var kx = 0u; kx < P.kw; kx++) {
+      let tx = ix + i32(P.padLeft) - i32(kx * P.dilationW);
+      if (tx < 0 || tx % i32(P.strideW) != 0) { continue; }
+      let ox = u32(tx) / P.strideW;
+      if (ox >= P.ow) { continue; }
+      let go = ((b * P.oh + oy) * P.ow + ox) * P.cout;
+      let wo = ((ky * P.kw + kx) * P.cin + ci0) * P.cout;
+      for (var co = 0u; co < P.cout; co++) {
+        let g = in0[go + co];
+        ${perLanes.map((j) => `a${j} = a${j} + g * in1[wo + co + ${j}u * P.cout];`).join("\n        ")}
+      }
+    }
+  }
+  ${perLanes.map((j) => `out[e0 + ${j}u] = a${j};`).join(" ")}
 }`;
 
 /** dw[ky, kx, ci, co] = Σ over b, oy, ox of x · dy; in0 = x, in1 = dy. One workgroup per filter element. */
@@ -180,3 +222,103 @@ fn main(${ENTRY_BUILTINS}) {
   }
   out[e] = acc;
 }`;
+
+/** Outputs per invocation along each axis, and invocations per workgroup side, of `convGemmShader`. */
+const GEMM_PER = 8;
+const GEMM_WG = 8;
+/** Output tile of one `convGemmShader` workgroup along M and N (dispatch [ceil(N / tile), ceil(M / tile), 1]). */
+export const CONV_GEMM_TILE = GEMM_PER * GEMM_WG;
+
+export type ConvGemmKind = "conv" | "convFilterGrad" | "convInputGrad";
+
+/**
+ * Register-blocked implicit GEMMs for software adapters, a drop-in for matmul.ts's `matmulDirectShader`
+ * with a conv A (same uniforms: M, N, K, 5 unused words, then the conv sizes; same bindings and tile):
+ * each invocation keeps 8×8 accumulators and walks K as nested loops over the filter taps and channels
+ * (or batch and output rows/columns), so the im2col / col2im address of each of its 8 rows is computed
+ * once per tap with multiplies and adds. The generic kernel decomposes every (row, k) with 4–6 integer
+ * divisions; lavapipe scalarizes those (CPUs have no SIMD integer division), and they outweighed the 64
+ * multiply-adds per k by an order of magnitude.
+ *   conv:           out[pos, co] = Σ_(ky, kx, ci) x[b, oy·s + ky·d − pad, ox·s + kx·d − pad, ci] · w[ky, kx, ci, co]
+ *   convFilterGrad: out[(ky, kx, ci), co] = Σ_(b, oy, ox) x[b, iy, ix, ci] · dy[b, oy, ox, co]
+ *   convInputGrad:  out[(b, iy, ix), ci] = Σ_(ky, kx, co) dy[b, oy, ox, co] · w[ky, kx, ci, co] over taps that reach an output
+ * A is x (conv, convFilterGrad) or dy (convInputGrad); B is w (conv, convInputGrad) or dy (convFilterGrad).
+ */
+export function convGemmShader(kind: ConvGemmKind): string {
+  const rows = Array.from({ length: GEMM_PER }, (_, i) => i);
+  const each = (f: (i: number) => string, sep = "\n  ") => rows.map(f).join(sep);
+  const fma = rows.flatMap((i) => rows.map((j) => `acc_${i}_${j} = acc_${i}_${j} + a_${i} * b_${j};`)).join("\n      ");
+  const loadB = (index: (j: number) => string) => each((j) => `let b_${j} = bitcast<f32>(B[${index(j)}]);`, " ");
+  let body: string;
+  if (kind === "conv") {
+    body = `
+  ${each((i) => `let p_${i} = min(m0 + ${i}u, P.M - 1u); let y0_${i} = i32(((p_${i} / P.ow) % P.oh) * P.strideH) - i32(P.padTop); let x0_${i} = i32((p_${i} % P.ow) * P.strideW) - i32(P.padLeft); let b_row_${i} = p_${i} / (P.ow * P.oh);`)}
+  var tapBase = 0u;
+  for (var ky = 0u; ky < P.kh; ky++) {
+    for (var kx = 0u; kx < P.kw; kx++) {
+      ${each((i) => `let iy_${i} = y0_${i} + i32(ky * P.dilationH); let ix_${i} = x0_${i} + i32(kx * P.dilationW); let ok_${i} = iy_${i} >= 0 && iy_${i} < i32(P.h) && ix_${i} >= 0 && ix_${i} < i32(P.w); let ao_${i} = select(0u, ((b_row_${i} * P.h + u32(iy_${i})) * P.w + u32(ix_${i})) * P.cin, ok_${i});`, "\n      ")}
+      for (var ci = 0u; ci < P.cin; ci++) {
+        ${each((i) => `let a_${i} = select(0.0, bitcast<f32>(A[ao_${i} + ci]), ok_${i});`, " ")}
+        let bo = (tapBase + ci) * P.N;
+        ${loadB((j) => `bo + gn_${j}`)}
+        ${fma}
+      }
+      tapBase += P.cin;
+    }
+  }`;
+  } else if (kind === "convFilterGrad") {
+    body = `
+  ${each((i) => `let t_${i} = min(m0 + ${i}u, P.M - 1u); let ci_${i} = t_${i} % P.cin; let dy_${i} = i32((t_${i} / (P.cin * P.kw)) * P.dilationH) - i32(P.padTop); let dx_${i} = i32(((t_${i} / P.cin) % P.kw) * P.dilationW) - i32(P.padLeft);`)}
+  var k = 0u;
+  for (var b = 0u; b < P.n; b++) {
+    for (var oy = 0u; oy < P.oh; oy++) {
+      ${each((i) => `let iy_${i} = i32(oy * P.strideH) + dy_${i}; let okY_${i} = iy_${i} >= 0 && iy_${i} < i32(P.h); let rowBase_${i} = select(0u, (b * P.h + u32(iy_${i})) * P.w, okY_${i});`, "\n      ")}
+      for (var ox = 0u; ox < P.ow; ox++) {
+        ${each((i) => `let ix_${i} = i32(ox * P.strideW) + dx_${i}; let ok_${i} = okY_${i} && ix_${i} >= 0 && ix_${i} < i32(P.w); let a_${i} = select(0.0, bitcast<f32>(A[select(0u, (rowBase_${i} + u32(ix_${i})) * P.cin + ci_${i}, ok_${i})]), ok_${i});`, "\n        ")}
+        let bo = k * P.N;
+        ${loadB((j) => `bo + gn_${j}`)}
+        ${fma}
+        k++;
+      }
+    }
+  }`;
+  } else {
+    body = `
+  ${each((i) => `let p_${i} = min(m0 + ${i}u, P.M - 1u); let ix_${i} = i32(p_${i} % P.w); let iy_${i} = i32((p_${i} / P.w) % P.h); let b_row_${i} = p_${i} / (P.w * P.h);`)}
+  for (var ky = 0u; ky < P.kh; ky++) {
+    for (var kx = 0u; kx < P.kw; kx++) {
+      ${each((i) => `let ty_${i} = iy_${i} + i32(P.padTop) - i32(ky * P.dilationH); let tx_${i} = ix_${i} + i32(P.padLeft) - i32(kx * P.dilationW);
+      let oy_${i} = u32(max(ty_${i}, 0)) / P.strideH; let ox_${i} = u32(max(tx_${i}, 0)) / P.strideW;
+      let ok_${i} = ty_${i} >= 0 && tx_${i} >= 0 && oy_${i} * P.strideH == u32(ty_${i}) && ox_${i} * P.strideW == u32(tx_${i}) && oy_${i} < P.oh && ox_${i} < P.ow;
+      let go_${i} = select(0u, ((b_row_${i} * P.oh + oy_${i}) * P.ow + ox_${i}) * P.cout, ok_${i});`, "\n      ")}
+      let tap = ky * P.kw + kx;
+      ${each((j) => `let wo_${j} = (tap * P.cin + gn_${j}) * P.cout;`, " ")}
+      for (var co = 0u; co < P.cout; co++) {
+        ${each((i) => `let a_${i} = select(0.0, bitcast<f32>(A[go_${i} + co]), ok_${i});`, " ")}
+        ${loadB((j) => `wo_${j} + co`)}
+        ${fma}
+      }
+    }
+  }`;
+  }
+  const stores = rows.flatMap((i) => rows.map((j) =>
+    `if (m0 + ${i}u < P.M && n0 + ${j}u < P.N) { out[(m0 + ${i}u) * P.N + n0 + ${j}u] = bitcast<u32>(acc_${i}_${j}); }`)).join("\n  ");
+  return /* wgsl */ `
+struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, transB: u32, batchBase: u32,
+  n: u32, h: u32, w: u32, cin: u32, kh: u32, kw: u32, cout: u32, oh: u32, ow: u32, strideH: u32, strideW: u32,
+  dilationH: u32, dilationW: u32, padTop: u32, padLeft: u32, pad0: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(0) @binding(2) var<storage, read> A: array<u32>;
+@group(0) @binding(3) var<storage, read> B: array<u32>;
+@compute @workgroup_size(${GEMM_WG}, ${GEMM_WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
+  let m0 = (wid.y * ${GEMM_WG}u + lid3.y) * ${GEMM_PER}u;
+  let n0 = (wid.x * ${GEMM_WG}u + lid3.x) * ${GEMM_PER}u;
+  // Edge invocations clamp their reads into range and skip the stores.
+  ${each((j) => `let gn_${j} = min(n0 + ${j}u, P.N - 1u);`, " ")}
+  ${rows.map((i) => each((j) => `var acc_${i}_${j} = 0.0;`, " ")).join("\n  ")}
+  ${body}
+  ${stores}
+}`;
+}
