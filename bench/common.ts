@@ -1,7 +1,7 @@
 /** Shared pieces of the benchmarks: results as JSON lines, timing, synthetic data. */
 
 export interface BenchResult {
-  bench: "matmul" | "op-overhead" | "mlp-train" | "cnn-train";
+  bench: "matmul" | "matmul-queued" | "op-overhead" | "mlp-train" | "cnn-train";
   /** Matrix size, element count or batch size, depending on the bench. */
   size: number;
   impl: string;

@@ -4,8 +4,8 @@ import type { Tensor } from "../lib/index.js";
 import { bestTime, randomArray, randomLabels, type TrainSpec } from "./common.js";
 import { Conv2D, Dense, Flatten, losses, MaxPooling2D, Sequential } from "../lib/nn/index.js";
 
-export async function dawnetSetup(): Promise<void> {
-  await dn.setBackend("cpu");
+export async function dawnetSetup(backend: "cpu" | "webgpu" = "cpu"): Promise<void> {
+  await dn.setBackend(backend);
 }
 
 /** GFLOP/s of an n×n×n matmul including reading the result back. */
@@ -19,6 +19,21 @@ export async function dawnetMatmul(size: number, budgetMs: number): Promise<numb
   }, budgetMs);
   a.dispose(); b.dispose();
   return (2 * size ** 3) / ms / 1e6;
+}
+
+/** GFLOP/s of `queue` n×n×n products issued back to back, then one value read: the device's throughput. */
+export async function dawnetMatmulQueued(size: number, budgetMs: number, queue: number): Promise<number> {
+  const a = dn.tensor(randomArray(size * size, 1)).reshape([size, size]);
+  const b = dn.tensor(randomArray(size * size, 2)).reshape([size, size]);
+  const ms = await bestTime(async () => {
+    const outs = Array.from({ length: queue }, () => dn.matmul(a, b));
+    const probe = outs[queue - 1].slice([0, 0], [1, 1]);
+    await probe.data();
+    probe.dispose();
+    for (const o of outs) o.dispose();
+  }, budgetMs, 2);
+  a.dispose(); b.dispose();
+  return (queue * 2 * size ** 3) / ms / 1e6;
 }
 
 /** Microseconds per `a.add(b)` on `size` elements (created, computed, disposed). */

@@ -3,7 +3,7 @@
  * matmul GFLOP/s, per-op overhead, MLP and CNN training samples/s. Prints one JSON line per result,
  * then a table with ratios (dawnet ÷ peer, > 1 means dawnet is faster).
  *
- *   node dist/bench/run.js [--sections=matmul,overhead,mlp,cnn] [--sizes=256,512,1024,2048]
+ *   node dist/bench/run.js [--backend=cpu|webgpu] [--sections=matmul,overhead,mlp,cnn] [--sizes=256,512,1024,2048]
  *       [--peers=tfjs-wasm,tfjs-cpu,torch] [--budget-ms=1000] [--batch=32] [--mlp-steps=300] [--cnn-steps=30] [--windows=3]
  *       [--op-size=100] [--tfjs-cpu-max=1024] [--tfjs-cpu-cnn] [--quick]
  *
@@ -15,15 +15,17 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { existsSync } from "node:fs";
 import { emit, type BenchResult, type TrainSpec } from "./common.js";
-import { dawnetCnn, dawnetCnnFit, dawnetMatmul, dawnetMlp, dawnetMlpFit, dawnetOpOverhead, dawnetSetup } from "./dawnet-bench.js";
+import { dawnetCnn, dawnetCnnFit, dawnetMatmul, dawnetMatmulQueued, dawnetMlp, dawnetMlpFit, dawnetOpOverhead, dawnetSetup } from "./dawnet-bench.js";
 
 interface Options {
+  backend: "cpu" | "webgpu"; queue: number;
   sections: string[]; sizes: number[]; peers: string[]; budgetMs: number; batch: number;
   mlpSteps: number; cnnSteps: number; windows: number; opSize: number; opIters: number; tfjsCpuMax: number; tfjsCpuCnn: boolean; torchThreads?: number;
 }
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
+    backend: "cpu", queue: 8,
     sections: ["matmul", "overhead", "mlp", "cnn"], sizes: [256, 512, 1024, 2048], peers: ["tfjs-wasm", "tfjs-cpu", "torch"],
     budgetMs: 1000, batch: 32, mlpSteps: 300, cnnSteps: 30, windows: 3, opSize: 100, opIters: 2000, tfjsCpuMax: 1024, tfjsCpuCnn: false,
   };
@@ -31,6 +33,12 @@ function parseArgs(argv: string[]): Options {
     const [key, value = ""] = arg.replace(/^--/, "").split("=");
     const list = () => value.split(",").filter(Boolean);
     switch (key) {
+      case "backend":
+        if (value !== "cpu" && value !== "webgpu") throw new Error(`bench/run: --backend must be cpu or webgpu, got '${value}'`);
+        o.backend = value;
+        if (o.peers.join() === "tfjs-wasm,tfjs-cpu,torch") o.peers = value === "webgpu" ? ["tfjs-webgpu", "torch-cuda"] : o.peers;
+        break;
+      case "queue": o.queue = Number(value); break;
       case "sections": o.sections = list(); break;
       case "sizes": o.sizes = list().map(Number); break;
       case "peers": o.peers = list(); break;
@@ -54,6 +62,8 @@ type Impl = {
   name: string;
   setup(): Promise<void>;
   matmul(size: number, budgetMs: number): Promise<number>;
+  /** Throughput with `queue` products in flight and one small read (devices with a queue only). */
+  matmulQueued?(size: number, budgetMs: number, queue: number): Promise<number>;
   overhead(size: number, iters: number): Promise<number>;
   mlp(spec: TrainSpec): Promise<number>;
   cnn(spec: TrainSpec): Promise<number>;
@@ -84,6 +94,11 @@ async function runImpl(impl: Impl, o: Options, results: BenchResult[]): Promise<
       }
       await attempt(`matmul ${size}`, async () => add({ bench: "matmul", size, value: await impl.matmul(size, o.budgetMs), unit: "GFLOP/s", higherIsBetter: true }));
     }
+    if (impl.matmulQueued) {
+      for (const size of o.sizes) {
+        await attempt(`matmul-queued ${size}`, async () => add({ bench: "matmul-queued", size, value: await impl.matmulQueued!(size, o.budgetMs, o.queue), unit: "GFLOP/s", higherIsBetter: true }));
+      }
+    }
   }
   if (o.sections.includes("overhead")) {
     await attempt("op-overhead", async () => add({ bench: "op-overhead", size: o.opSize, value: await impl.overhead(o.opSize, o.opIters), unit: "us/op", higherIsBetter: false }));
@@ -100,21 +115,25 @@ async function runImpl(impl: Impl, o: Options, results: BenchResult[]): Promise<
   }
 }
 
-async function tfjsImpl(backend: "cpu" | "wasm"): Promise<Impl> {
+async function tfjsImpl(backend: "cpu" | "wasm" | "webgpu"): Promise<Impl> {
   // Loaded only when asked for, so dawnet alone runs without the peers installed.
   const t = await import("./tfjs-bench.js");
-  return { name: `tfjs-${backend}`, setup: () => t.tfjsSetup(backend), matmul: t.tfjsMatmul, overhead: t.tfjsOpOverhead, mlp: t.tfjsMlp, cnn: t.tfjsCnn };
+  return {
+    name: `tfjs-${backend}`, setup: () => t.tfjsSetup(backend), matmul: t.tfjsMatmul, overhead: t.tfjsOpOverhead, mlp: t.tfjsMlp, cnn: t.tfjsCnn,
+    matmulQueued: backend === "webgpu" ? t.tfjsMatmulQueued : undefined,
+  };
 }
 
-function runTorch(o: Options, results: BenchResult[]): void {
-  const python = "/usr/bin/python3";
+function runTorch(o: Options, results: BenchResult[], device: "cpu" | "cuda"): void {
+  // Debian's python3-torch here; on the GPU machine the python3 on PATH is the one with CUDA PyTorch.
+  const python = process.env.DAWNET_BENCH_PYTHON ?? (device === "cuda" ? "python3" : "/usr/bin/python3");
   const script = join(dirname(fileURLToPath(import.meta.url)), "../../bench/torch_bench.py");
-  if (!existsSync(python) || !existsSync(script)) {
-    console.error(`# torch: skipped (${existsSync(python) ? script : python} not found)`);
+  if ((python.includes("/") && !existsSync(python)) || !existsSync(script)) {
+    console.error(`# torch: skipped (${existsSync(script) ? python : script} not found)`);
     return;
   }
   const args = {
-    sections: o.sections, sizes: o.sizes, opSize: o.opSize, opIters: o.opIters, budgetMs: o.budgetMs, threads: o.torchThreads,
+    sections: o.sections, sizes: o.sizes, opSize: o.opSize, opIters: o.opIters, budgetMs: o.budgetMs, threads: o.torchThreads, device, queue: o.queue,
     mlp: { batch: o.batch, steps: o.mlpSteps, warmup: 5, windows: o.windows }, cnn: { batch: o.batch, steps: o.cnnSteps, warmup: 2, windows: o.windows },
   };
   const r = spawnSync(python, [script, JSON.stringify(args)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -132,14 +151,14 @@ function fmt(v: number | undefined, unit: string): string {
   return v >= 100 ? v.toFixed(0) : v.toFixed(unit === "us/op" ? 2 : 1);
 }
 
-function printTable(results: BenchResult[]): void {
+function printTable(results: BenchResult[], backend: string): void {
   const impls = [...new Set(results.map((r) => r.impl))];
   const peers = impls.filter((i) => !i.startsWith("dawnet"));
   const rows = [...new Map(results.map((r) => [`${r.bench} ${r.size}`, r])).values()];
   const header = ["bench", "size", "unit", ...impls, ...peers.map((p) => `÷ ${p}`)];
   const table = rows.map((row) => {
     const value = (impl: string) => results.find((r) => r.bench === row.bench && r.size === row.size && r.impl === impl)?.value;
-    const ours = value("dawnet-cpu");
+    const ours = value(`dawnet-${backend}`);
     const ratios = peers.map((p) => {
       const theirs = value(p);
       if (ours === undefined || theirs === undefined) return "—";
@@ -163,27 +182,30 @@ function printTable(results: BenchResult[]): void {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const results: BenchResult[] = [];
-  // dawnet-cpu trains through model.fit (what users run); dawnet-ops is the same step hand-written with ops.
-  await runImpl({ name: "dawnet-cpu", setup: dawnetSetup, matmul: dawnetMatmul, overhead: dawnetOpOverhead, mlp: dawnetMlpFit, cnn: dawnetCnnFit }, o, results);
+  // dawnet-<backend> trains through model.fit (what users run); dawnet-ops is the same step hand-written with ops.
+  const setup = () => dawnetSetup(o.backend);
+  const queued = o.backend === "webgpu" ? dawnetMatmulQueued : undefined;
+  await runImpl({ name: `dawnet-${o.backend}`, setup, matmul: dawnetMatmul, matmulQueued: queued, overhead: dawnetOpOverhead, mlp: dawnetMlpFit, cnn: dawnetCnnFit }, o, results);
   if (o.sections.includes("mlp") || o.sections.includes("cnn")) {
     const trainOnly = { ...o, sections: o.sections.filter((s) => s === "mlp" || s === "cnn") };
     const none = async () => NaN;
-    await runImpl({ name: "dawnet-ops", setup: dawnetSetup, matmul: none, overhead: none, mlp: dawnetMlp, cnn: dawnetCnn }, trainOnly, results);
+    await runImpl({ name: `dawnet-${o.backend === "cpu" ? "" : o.backend + "-"}ops`, setup, matmul: none, overhead: none, mlp: dawnetMlp, cnn: dawnetCnn }, trainOnly, results);
   }
   for (const peer of o.peers) {
-    if (peer === "tfjs-wasm" || peer === "tfjs-cpu") {
+    if (peer === "tfjs-wasm" || peer === "tfjs-cpu" || peer === "tfjs-webgpu") {
       let impl: Impl;
       try {
-        impl = await tfjsImpl(peer === "tfjs-wasm" ? "wasm" : "cpu");
+        impl = await tfjsImpl(peer.slice("tfjs-".length) as "cpu" | "wasm" | "webgpu");
       } catch (e) {
-        console.error(`# ${peer}: skipped (${(e as Error).message}; npm install @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-wasm)`);
+        console.error(`# ${peer}: skipped (${(e as Error).message}; npm install @tensorflow/tfjs @tensorflow/${peer.replace("tfjs-", "tfjs-backend-")})`);
         continue;
       }
       await runImpl(impl, o, results);
-    } else if (peer === "torch") runTorch(o, results);
-    else throw new Error(`bench/run: unknown peer '${peer}' (expected tfjs-wasm, tfjs-cpu, torch)`);
+    } else if (peer === "torch" || peer === "torch-cpu") runTorch(o, results, "cpu");
+    else if (peer === "torch-cuda") runTorch(o, results, "cuda");
+    else throw new Error(`bench/run: unknown peer '${peer}' (expected tfjs-wasm, tfjs-cpu, tfjs-webgpu, torch, torch-cuda)`);
   }
-  printTable(results);
+  printTable(results, o.backend);
 }
 
 main().catch((e) => {

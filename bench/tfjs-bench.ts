@@ -1,17 +1,25 @@
 /** TensorFlow.js' side of the benchmarks (cpu and wasm backends), the same workloads as dawnet-bench.ts. */
 // The umbrella package registers the gradients (tfjs-core alone does not) and the cpu backend.
 import * as tf from "@tensorflow/tfjs";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { bestTime, randomArray, randomLabels, type TrainSpec } from "./common.js";
 
 let wasmPathsSet = false;
 
-/** Switches tfjs to `backend` ("cpu" | "wasm"); the wasm binaries load from the installed package (offline). */
-export async function tfjsSetup(backend: "cpu" | "wasm"): Promise<void> {
+/**
+ * Switches tfjs to `backend`: "cpu", "wasm" (binaries load from the installed package, offline) or "webgpu"
+ * (@tensorflow/tfjs-backend-webgpu on the same Dawn that dawnet uses, through a `navigator.gpu` shim).
+ */
+export async function tfjsSetup(backend: "cpu" | "wasm" | "webgpu"): Promise<void> {
+  if (backend === "webgpu") {
+    const { installNavigatorGpu } = await import("./webgpu-peers.js");
+    await installNavigatorGpu();
+    await import("@tensorflow/tfjs-backend-webgpu");
+  }
   if (backend === "wasm" && !wasmPathsSet) {
     const require = createRequire(import.meta.url);
+    const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
     setWasmPaths(join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/");
     wasmPathsSet = true;
   }
@@ -24,6 +32,21 @@ export async function tfjsSetup(backend: "cpu" | "wasm"): Promise<void> {
   } finally {
     console.log = log;
   }
+}
+
+/** GFLOP/s of `queue` n×n×n products issued back to back, then one value read: the device's throughput. */
+export async function tfjsMatmulQueued(size: number, budgetMs: number, queue: number): Promise<number> {
+  const a = tf.tensor2d(randomArray(size * size, 1), [size, size]);
+  const b = tf.tensor2d(randomArray(size * size, 2), [size, size]);
+  const ms = await bestTime(async () => {
+    const outs = Array.from({ length: queue }, () => tf.matMul(a, b));
+    const probe = tf.slice(outs[queue - 1], [0, 0], [1, 1]);
+    await probe.data();
+    probe.dispose();
+    for (const o of outs) o.dispose();
+  }, budgetMs, 2);
+  a.dispose(); b.dispose();
+  return (queue * 2 * size ** 3) / ms / 1e6;
 }
 
 export async function tfjsMatmul(size: number, budgetMs: number): Promise<number> {

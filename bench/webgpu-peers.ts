@@ -21,12 +21,19 @@ export function dawnetCpu(): Backend {
 
 type Tf = typeof import("@tensorflow/tfjs-core");
 
+/** Gives Node a browser's `navigator.gpu` (Dawn, from the webgpu package) and WebGPU's globals, for TensorFlow.js. */
+export async function installNavigatorGpu(): Promise<void> {
+  if ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) return;
+  const { create, globals } = await import("webgpu");
+  Object.assign(globalThis, globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
+  // Node 21+ defines a read-only navigator; replace it the way a test shim would.
+  Object.defineProperty(globalThis, "navigator", { value: { gpu: create([]), userAgent: "node" }, configurable: true, writable: true });
+}
+
 /** tfjs-core with its webgpu backend on Dawn, or undefined (with the reason on stderr). */
 export async function tfjsWebGPU(): Promise<Tf | undefined> {
   try {
-    const { create, globals } = await import("webgpu");
-    Object.assign(globalThis, globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
-    (globalThis as { navigator?: unknown }).navigator = { gpu: create([]), userAgent: "node" };
+    await installNavigatorGpu();
     const tf = await import("@tensorflow/tfjs-core");
     await import("@tensorflow/tfjs-backend-webgpu");
     const log = console.log, warn = console.warn;

@@ -1,0 +1,35 @@
+#!/bin/bash
+# Runs on the GPU machine lent by the `device` tool (see ../shared/gpu/README.md): after `npm ci`, the build
+# and `bash ../shared/gpu/pack` here, call `run` with carry [".gpu", "dist"] and the command
+#   bash bench/gpu-machine.sh tests|bench|all
+# Everything it prints is also written under $OUT (one file per part) so it comes back even on a timeout.
+#   tests: the library suites on the webgpu backend only (core, autograd, gradcheck, nn, optim, io, webgpu-*)
+#   bench: bench/run.js --backend=webgpu next to TensorFlow.js webgpu and PyTorch CUDA, then per-kernel GPU
+#          times (timestamp queries) of square matmuls and an MLP step, conv/overhead and reductions.
+set -uo pipefail
+what=${1:-all}
+out=${OUT:-/tmp/out}; mkdir -p "$out"
+# NVIDIA's Vulkan driver (libGLX_nvidia.so.0) needs glvnd's libGLdispatch: without it the loader reports
+# "Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'" and Dawn finds no adapter.
+for f in .gpu/*.deb; do dpkg -x "$f" /; done; ldconfig
+. .gpu/enter >/dev/null
+{
+  ls /usr/local/nvidia/share/vulkan/icd.d/ /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null
+  echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
+  ldd "$(ldconfig -p | awk '/libGLX_nvidia.so.0/ {print $NF; exit}')" 2>&1 | grep -i "not found" || true
+  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem,power.limit --format=csv
+  node -e 'import("webgpu").then(async ({create}) => { const a = await create([]).requestAdapter(); const i = a.info ?? {}; console.log("adapter:", i.vendor, i.architecture, i.device, i.description, "features:", [...a.features].join(",")); process.exit(0); })'
+} 2>&1 | tee "$out/device.txt"
+grep -q '^adapter:' "$out/device.txt" || { echo "gpu-machine: Dawn found no adapter (see above); stopping"; exit 1; }
+
+if [ "$what" = tests ] || [ "$what" = all ]; then
+  DAWNET_TEST_BACKENDS=webgpu DAWNET_TEST_JOBS=${JOBS:-6} timeout "${TEST_TIMEOUT:-330}" \
+    node ${DIST:-dist}/test/run.js core- autograd gradcheck nn optim io webgpu 2>&1 | tee "$out/tests.txt" | tail -n 80
+fi
+if [ "$what" = bench ] || [ "$what" = all ]; then
+  node ${DIST:-dist}/bench/run.js --backend=webgpu --sizes=${SIZES:-256,1024,2048,4096} --batch=${BATCH:-128} --queue=8 \
+    --mlp-steps=${MLP_STEPS:-300} --cnn-steps=${CNN_STEPS:-60} 2>&1 | tee "$out/bench-run.txt"
+  node ${DIST:-dist}/bench/webgpu-profile.js 1024 2048 4096 2>&1 | tee "$out/profile.txt" | grep -v '^{'
+  node ${DIST:-dist}/bench/webgpu-ops.js 64 2>&1 | tee "$out/ops.txt"
+  node ${DIST:-dist}/bench/webgpu-reduce.js 1048576 16777216 67108864 2>&1 | tee "$out/reduce.txt" | tail -n 40
+fi
