@@ -17,6 +17,8 @@ import * as dn from "../lib/index.js";
 import { SGD, Adam, AdamW, RMSprop, Adagrad, ExponentialDecay, type Optimizer } from "../lib/optim/index.js";
 import { currentBackend } from "../lib/backend/registry.js";
 import { useBackend } from "./helpers.js";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const suiteAll = suite("optim-fused");
 const backendName = process.env.DAWNET_BACKEND ?? "cpu";
@@ -190,6 +192,45 @@ if (backendName === "webgpu") {
     for (const [what, got] of [["transposed view", transposedView], ["int32", int32]] as const) {
       got.forEach((v, i) => assert.ok(Math.abs(v - contiguous[i]) <= SAME_RULE.atol + SAME_RULE.rtol * Math.abs(contiguous[i]), `${what} gradient, element ${i}: ${v} vs ${contiguous[i]}`));
     }
+  });
+
+  test("webgpu: a parameter past one storage binding takes the op chain (split by chunked.ts)", async () => {
+    // A child process, because DAWNET_WEBGPU_MAX_BINDING_BYTES is read when the backend is created.
+    const lib = (path: string) => JSON.stringify(fileURLToPath(new URL(`../lib/${path}`, import.meta.url)));
+    const script = `
+      const dn = await import(${lib("index.js")});
+      const { Adam } = await import(${lib("optim/index.js")});
+      const { currentBackend } = await import(${lib("backend/registry.js")});
+      await dn.setBackend("webgpu");
+      const run = async (fused, sizes) => {
+        const params = sizes.map((n) => dn.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(i))));
+        const opt = new Adam({ learningRate: 0.01, fused });
+        let dispatches = 0;
+        for (let s = 0; s < 3; s++) {
+          const grads = sizes.map((n) => dn.tensor(Float32Array.from({ length: n }, (_, i) => Math.cos(i + s))));
+          const before = currentBackend().dispatches;
+          opt.applyGradients(grads.map((g, k) => [g, params[k]]));
+          dispatches = currentBackend().dispatches - before;
+        }
+        const values = [];
+        for (const p of params) values.push(...(await p.data()));
+        return { values, dispatches };
+      };
+      const fused = await run(true, [5000, 100]), chain = await run(false, [5000, 100]);
+      const maxDiff = Math.max(...fused.values.map((v, i) => Math.abs(v - chain.values[i])));
+      const moved = fused.values[1] !== Math.fround(Math.sin(1));
+      const dispatches = { small: (await run(true, [100])).dispatches, bigFused: (await run(true, [5000])).dispatches, bigChain: (await run(false, [5000])).dispatches };
+      console.log(JSON.stringify({ maxDiff, moved, ...dispatches }));
+      process.exit(0);`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, DAWNET_WEBGPU_MAX_BINDING_BYTES: "4096" } },
+        (e, stdout, stderr) => (e ? reject(new Error(`child failed: ${e.message}\n${stderr}`)) : resolve(stdout))));
+    const r = JSON.parse(out.trim().split("\n").at(-1)!);
+    assert.ok(r.moved, "the parameters changed");
+    assert.ok(r.maxDiff <= 1e-6, `fused vs op chain: max |difference| ${r.maxDiff}`);
+    // The small parameter is one kernel; the big one runs the (chunked) op chain either way.
+    assert.is(r.small, 1, `a 100-element parameter: ${r.small} dispatches`);
+    assert.ok(r.bigFused > 1 && r.bigFused === r.bigChain, `a 5000-element parameter (4096-byte bindings): ${r.bigFused} dispatches fused, ${r.bigChain} as the op chain`);
   });
 
   test("webgpu: fused training keeps tensor and buffer counts flat", async () => {
