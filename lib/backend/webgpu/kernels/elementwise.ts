@@ -57,7 +57,14 @@ export const BINARY_WGSL: Record<BinaryOp, ExprRow> = {
 
 /** Most dims a strided view may have after merging contiguous dims. */
 export const MAX_DIMS = 8;
+/** Elements per workgroup of the map shader (the dispatch is ceil(n / MAP_WORKGROUP) workgroups). */
 export const MAP_WORKGROUP = 256;
+/**
+ * Invocations per map workgroup; each handles MAP_WORKGROUP / MAP_INVOCATIONS elements, MAP_INVOCATIONS
+ * apart. On lavapipe, 64 invocations × 4 elements ran a dense float32 mul 2–3× faster than 256 × 1 (the
+ * per-invocation prologue: index, bounds, uniform reads, is paid once per 4 elements).
+ */
+export const MAP_INVOCATIONS = 64;
 
 export interface MapInput { dtype: DType; as: LoadAs }
 
@@ -99,10 +106,16 @@ struct Params { n: u32, ndim: u32, allDense: u32, alpha: f32, off: vec4u, opcode
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 ${bindings}
 ${PRELUDE}
-@compute @workgroup_size(${MAP_WORKGROUP})
+@compute @workgroup_size(${MAP_INVOCATIONS})
 fn main(${ENTRY_BUILTINS}) {
-  let i = ${LINEAR_GROUP} * ${MAP_WORKGROUP}u + lid;
-  if (i >= P.n) { return; }
+  let first = ${LINEAR_GROUP} * ${MAP_WORKGROUP}u + lid;
+  for (var j = 0u; j < ${MAP_WORKGROUP / MAP_INVOCATIONS}u; j++) {
+    let i = first + j * ${MAP_INVOCATIONS}u;
+    if (i >= P.n) { return; }
+    element(i);
+  }
+}
+fn element(i: u32) {
   var o = vec4i(P.off) + vec4i(i32(i));
   if (P.allDense == 0u) {
     o = vec4i(P.off);
