@@ -19,7 +19,7 @@ import {
   CUMSUM_WORKGROUP, REDUCE_THREAD_WORKGROUP, cumsumShader, reduceEmptyValue, reduceOutDType, reducePartialWords, reducePlan, reduceShader, reduceVariantKey,
   type ReduceStyle, type ReduceVariant,
 } from "./kernels/reduce.js";
-import { MATMUL_DIRECT_TILE, MATMUL_TILE, matmulDirectShader, matmulShader, type MatmulA } from "./kernels/matmul.js";
+import { DEFAULT_TILED, MATMUL_DIRECT_TILE, MATMUL_TILE, matmulDirectShader, matmulShader, type MatmulA, type TiledShape } from "./kernels/matmul.js";
 import {
   CHECK_INDICES_SHADER, FILL_SHADER, GATHER_SHADER, INDEX_STATUS_BINDING, INDEX_STATUS_WORDS, INDEX_WORKGROUP, scatterAddShader,
 } from "./kernels/indexing.js";
@@ -40,6 +40,29 @@ const PARAM_SLOTS = 256;
 const PARAM_BYTES = 256;
 const MAX_WORKGROUPS_PER_DIM = 65535;
 /** DAWNET_WEBGPU_TRACE=1 logs every dispatch to stderr (debugging crashes inside the driver). */
+function parseTiledShape(spec: string | undefined): TiledShape {
+  if (!spec) return DEFAULT_TILED;
+  const [per, tk] = spec.split(",").map(Number);
+  if (![2, 4, 8].includes(per) || ![4, 8, 16, 32].includes(tk) || (tk * 16 * per) % 256 !== 0) {
+    throw new Error(`DAWNET_WEBGPU_MATMUL_SHAPE='${spec}': expected 'per,tk' with per 2, 4 or 8 and tk 4, 8, 16 or 32 (tk·16·per a multiple of 256), e.g. '8,8'`);
+  }
+  return { per, tk };
+}
+
+/** Split-K slices are multiples of the tiled kernel's K step. */
+const SPLIT_K_ALIGN = 16;
+
+/**
+ * How many K slices an implicit GEMM with `tiles` output tiles should run as: enough workgroups to fill a
+ * GPU (`target`, about 2 per SM on a large one), each slice at least 512 deep (partial sums cost an extra
+ * pass over slices·m·n floats), and the partial block within one binding. 1 means no split.
+ */
+export function splitKSlices(tiles: number, k: number, mn: number, maxBindingBytes: number, target: number): number {
+  if (target <= 0 || tiles >= target) return 1;
+  const byDepth = Math.floor(k / 512);
+  const byMemory = Math.floor(maxBindingBytes / 4 / Math.max(1, mn));
+  return Math.max(1, Math.min(Math.ceil(target / tiles), byDepth, byMemory, MAX_WORKGROUPS_PER_DIM));
+}
 const TRACE = !!process.env.DAWNET_WEBGPU_TRACE;
 /** DAWNET_WEBGPU_DIRECT_CONV=1 uses the direct conv/filter-grad kernels instead of the implicit GEMMs (to compare). */
 const DIRECT_CONV = !!process.env.DAWNET_WEBGPU_DIRECT_CONV;
@@ -162,6 +185,10 @@ export class WebGPUBackend implements Backend {
   /** Set while webgpuProfile runs: dispatches get their own timed passes. */
   private timer: DispatchTimer | null = null;
   /** matmulHalf binds packed operands as array<f16> (see useShaderF16). */
+  /** Outputs per invocation and K step of the tiled matmul (DAWNET_WEBGPU_MATMUL_SHAPE=per,tk, e.g. 8,8, to compare). */
+  tiledShape: TiledShape = parseTiledShape(process.env.DAWNET_WEBGPU_MATMUL_SHAPE);
+  /** Workgroups an implicit GEMM aims for before it splits K (0: never split; DAWNET_WEBGPU_SPLIT_K sets it; tests too). */
+  splitKTarget: number;
   private nativeF16: boolean;
 
   constructor(private readonly ctx: GpuContext) {
@@ -176,6 +203,8 @@ export class WebGPUBackend implements Backend {
     this.maxBindingBytes = chunked.bindingLimitBytes(this.device.limits.maxStorageBufferBindingSize, this.device.limits.minStorageBufferOffsetAlignment);
     this.bindingAlignElements = this.device.limits.minStorageBufferOffsetAlignment / BYTES_PER_ELEMENT;
     this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor", () => this.bindGroups.clear());
+    const splitForced = process.env.DAWNET_WEBGPU_SPLIT_K;
+    this.splitKTarget = splitForced !== undefined && splitForced !== "" && Number.isFinite(Number(splitForced)) ? Number(splitForced) : ctx.isSoftware ? 0 : 256;
     this.staging = new BufferPool(this.device, USAGE_MAP_READ | USAGE_COPY_DST, 64 << 20, "dawnet readback");
     this.paramBuffer = this.device.createBuffer({ size: this.paramArena.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST, label: "dawnet params" });
     // Created zeroed (WebGPU clears new buffers): no bad index seen yet.
@@ -822,7 +851,8 @@ export class WebGPUBackend implements Backend {
   /** The tiled (workgroup-memory) kernel on GPUs, the register-blocked one on software adapters. */
   private matmulKernel(dtype: DType, aKind: MatmulA): { kernel: Kernel; tile: number } {
     if (this.matmulVariant === "direct") return { kernel: this.kernel(`matmul direct ${dtype} ${aKind}`, () => matmulDirectShader(dtype, aKind)), tile: MATMUL_DIRECT_TILE };
-    return { kernel: this.kernel(`matmul tiled ${dtype} ${aKind}`, () => matmulShader(dtype, aKind)), tile: MATMUL_TILE };
+    const shape = this.tiledShape;
+    return { kernel: this.kernel(`matmul tiled ${dtype} ${aKind} ${shape.per}x${shape.tk}`, () => matmulShader(dtype, aKind, shape)), tile: 16 * shape.per };
   }
 
   matmul(a: Buf, b: Buf, dtype: DType, p: MatmulParams): Buf {
@@ -922,10 +952,23 @@ export class WebGPUBackend implements Backend {
       return this.fill(m * n, "float32", 0);
     }
     const { kernel, tile } = this.matmulKernel("float32", aKind);
-    const params = [m, n, k, 0, 0, 0, 0, 0, ...this.convParams(p)];
     const groups: [number, number, number] = [Math.ceil(n / tile), Math.ceil(m / tile), 1];
     if (groups[1] > MAX_WORKGROUPS_PER_DIM) throw new RangeError(`webgpu ${op}: ${m} rows need more than ${MAX_WORKGROUPS_PER_DIM} tiles`);
-    this.dispatch(op, kernel, params, [this.gpu(out, op), this.gpu(a, op), this.gpu(b, op)], groups);
+    const conv = this.convParams(p);
+    const splits = this.matmulVariant === "tiled" ? splitKSlices(groups[0] * groups[1], k, m * n, this.maxBindingBytes, this.splitKTarget) : 1;
+    if (splits > 1) {
+      // Split-K: each slice of K writes its partial [m, n] block (batch index = slice), then one sum over the slices.
+      const kSplit = Math.ceil(k / splits / SPLIT_K_ALIGN) * SPLIT_K_ALIGN;
+      const slices = Math.ceil(k / kSplit);
+      const partial = this.alloc(slices * m * n, "float32");
+      conv[conv.length - 1] = kSplit;
+      this.dispatch(op, kernel, [m, n, k, 0, 0, 0, 0, 0, ...conv], [this.gpu(partial, op), this.gpu(a, op), this.gpu(b, op)], [groups[0], groups[1], slices]);
+      this.free(out);
+      const sum = this.reduce("sum", partial, "float32", 1, slices, m * n);
+      this.free(partial);
+      return sum;
+    }
+    this.dispatch(op, kernel, [m, n, k, 0, 0, 0, 0, 0, ...conv], [this.gpu(out, op), this.gpu(a, op), this.gpu(b, op)], groups);
     return out;
   }
 

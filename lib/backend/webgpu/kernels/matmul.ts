@@ -10,6 +10,10 @@ export const MATMUL_TILE = 64;
 const TK = 16;
 const PER = 4; // outputs per invocation along each axis
 
+/** Shape of the tiled kernel: `per`×`per` outputs per invocation of a 16×16 workgroup (tile 16·per), K steps of `tk`. */
+export interface TiledShape { per: number; tk: number }
+export const DEFAULT_TILED: TiledShape = { per: PER, tk: TK };
+
 /**
  * What the A operand is. "matrix": a stored matrix (transA picks [M,K] or [K,M]). The conv variants are
  * implicit GEMMs over im2col of the NHWC input, never materialized: "conv" (forward: A[pos, tap] with
@@ -19,8 +23,13 @@ const PER = 4; // outputs per invocation along each axis
  */
 export type MatmulA = "matrix" | "conv" | "convFilterGrad" | "convInputGrad";
 
-/** Conv sizes after the 8 matmul words in the uniforms. */
-const CONV_FIELDS = "n: u32, h: u32, w: u32, cin: u32, kh: u32, kw: u32, cout: u32, oh: u32, ow: u32, strideH: u32, strideW: u32, dilationH: u32, dilationW: u32, padTop: u32, padLeft: u32, pad0: u32";
+/**
+ * Conv sizes after the 8 matmul words in the uniforms. kSplit (tiled kernel only): when non-zero, the
+ * GEMM's K is split into slices of kSplit, one per batch index (both batch strides 0), and each slice
+ * writes its partial product to its own [M, N] block for a sum afterwards (split-K: a filter gradient
+ * has a few output tiles and a K of n·oh·ow, which left most of a GPU idle).
+ */
+const CONV_FIELDS = "n: u32, h: u32, w: u32, cin: u32, kh: u32, kw: u32, cout: u32, oh: u32, ow: u32, strideH: u32, strideW: u32, dilationH: u32, dilationW: u32, padTop: u32, padLeft: u32, kSplit: u32";
 
 const IM2COL = /* wgsl */ `
 fn im2col(pos: u32, tap: u32) -> f32 {
@@ -62,7 +71,10 @@ function convHelpers(aKind: MatmulA): string {
   return aKind === "matrix" ? "" : aKind === "convInputGrad" ? COL2IM : IM2COL;
 }
 
-export function matmulShader(dtype: DType, aKind: MatmulA = "matrix"): string {
+export function matmulShader(dtype: DType, aKind: MatmulA = "matrix", shape: TiledShape = DEFAULT_TILED): string {
+  const { per: PER, tk: TK } = shape;
+  const MATMUL_TILE = 16 * PER;
+  if ((TK * MATMUL_TILE) % 256 !== 0) throw new Error(`matmulShader: tk·tile = ${TK}·${MATMUL_TILE} must be a multiple of 256`);
   const T = scalarOf(dtype);
   if (aKind !== "matrix" && T !== "f32") throw new Error(`webgpu conv: float32 only (got ${dtype})`);
   // In the im2col of NHWC, consecutive taps (forward) or consecutive filter rows (filter grad) are adjacent in memory.
@@ -116,8 +128,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   let n0 = wid.x * ${MATMUL_TILE}u;
   let tx = lid3.x;
   let ty = lid3.y;
+  ${aKind === "matrix" ? "let kBegin = 0u; let kEnd = P.K;" : "let kBegin = select(0u, batch * P.kSplit, P.kSplit != 0u); let kEnd = select(P.K, min(P.K, kBegin + P.kSplit), P.kSplit != 0u);"}
   ${accDecl.join("\n  ")}
-  for (var k0 = 0u; k0 < P.K; k0 += ${TK}u) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
     for (var l = 0u; l < ${(TK * MATMUL_TILE) / 256}u; l++) {
       let e = li + l * 256u;
       // Consecutive invocations read consecutive addresses whichever way each matrix is stored.
@@ -125,7 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       if (${aMFastest}) { am = e % ${MATMUL_TILE}u; ak = e / ${MATMUL_TILE}u; }
       let gam = m0 + am; let gak = k0 + ak;
       var av: ${T} = ${zero};
-      if (gam < P.M && gak < P.K) {
+      if (gam < P.M && gak < kEnd) {
         ${aLoad}
       }
       As[ak * ${MATMUL_TILE}u + am] = av;
@@ -133,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       if (${bKFastest}) { bn = e / ${TK}u; bk = e % ${TK}u; }
       let gbn = n0 + bn; let gbk = k0 + bk;
       var bv: ${T} = ${zero};
-      if (gbn < P.N && gbk < P.K) {
+      if (gbn < P.N && gbk < kEnd) {
         ${bLoad}
       }
       Bs[bk * ${MATMUL_TILE}u + bn] = bv;
