@@ -1,13 +1,14 @@
 /**
  * WebGPU conv kernels of kernels/conv.ts against CpuBackend: the direct input-gradient kernel (blocks of 8
- * channels, and the one-output fallback for other cin) through the backend, and the register-blocked conv
+ * channels, and the one-output fallback for other cin) and pooling (4 channels of a pixel per invocation when
+ * c allows, one element otherwise) through the backend, and the register-blocked conv
  * GEMMs (`convGemmShader`: forward, filter and input gradient) dispatched directly, so they are checked
  * whichever kernel family the adapter selects. Shapes cover stride, padding, dilation, 1×1 filters and
  * M, N, K that are not multiples of the 8×8 blocks or the 64-wide tile. Skipped without an adapter.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Buf, Conv2dParams } from "../lib/backend/backend.js";
+import type { Buf, Conv2dParams, Pool2dParams } from "../lib/backend/backend.js";
 import { CpuBackend } from "../lib/backend/cpu/cpu.js";
 import { createWebGPUBackend, type WebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
 import { CONV_GEMM_TILE, convGemmShader, type ConvGemmKind } from "../lib/backend/webgpu/kernels/conv.js";
@@ -97,6 +98,32 @@ it("register-blocked conv GEMMs (forward, filter gradient, input gradient) match
     await expectClose(`conv gemm filter gradient ${tag}`, cpu.conv2dGradFilter(x.cpu, dy.cpu, "float32", p), gf.out, gf.size, gf.terms);
     const gi = convGemm("convInputGrad", dy.gpu, w.gpu, p);
     await expectClose(`conv gemm input gradient ${tag}`, cpu.conv2dGradInput(dy.cpu, w.cpu, "float32", p), gi.out, gi.size, gi.terms);
+  }
+});
+
+it("max/avg pooling and gradients with 4-channel blocks (c % 4 == 0) and without: padding, overlap, ties, NaN", async () => {
+  const pools: Pool2dParams[] = [
+    { n: 2, h: 6, w: 6, c: 4, kh: 2, kw: 2, oh: 3, ow: 3, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 },
+    { n: 3, h: 13, w: 13, c: 32, kh: 2, kw: 2, oh: 6, ow: 6, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 }, // odd side: last row unpooled
+    { n: 1, h: 7, w: 5, c: 8, kh: 3, kw: 3, oh: 4, ow: 3, strideH: 2, strideW: 2, padTop: 1, padLeft: 1 }, // overlapping windows
+    { n: 2, h: 5, w: 4, c: 6, kh: 2, kw: 3, oh: 4, ow: 2, strideH: 1, strideW: 1, padTop: 0, padLeft: 0 }, // c % 4 != 0
+    { n: 1, h: 3, w: 3, c: 3, kh: 2, kw: 2, oh: 2, ow: 2, strideH: 1, strideW: 1, padTop: 0, padLeft: 0 }, // total not a multiple of 4
+  ];
+  for (const p of pools) {
+    const data = randomData(p.n * p.h * p.w * p.c).map((v) => Math.round(v)); // ties: max routes to the first maximal element
+    data[5] = NaN;
+    const x = { cpu: cpu.upload(data, "float32"), gpu: gpu!.upload(data, "float32") };
+    const dyData = randomData(p.n * p.oh * p.ow * p.c);
+    const dy = { cpu: cpu.upload(dyData, "float32"), gpu: gpu!.upload(dyData, "float32") };
+    for (const op of ["max", "avg"] as const) {
+      const tag = `${op} ${JSON.stringify(p)}`;
+      const want = cpu.readSync(cpu.pool2d(op, x.cpu, "float32", p), "float32", p.n * p.oh * p.ow * p.c);
+      const got = await gpu!.read(gpu!.pool2d(op, x.gpu, "float32", p), "float32", p.n * p.oh * p.ow * p.c);
+      for (let i = 0; i < want.length; i++) {
+        if (!(Object.is(want[i], got[i]) || Math.abs(want[i] - got[i]) <= 1e-6 * Math.abs(want[i]))) assert.unreachable(`pool2d ${tag}: element ${i}: webgpu ${got[i]}, cpu ${want[i]}`);
+      }
+      await expectClose(`pool2dGrad ${tag}`, cpu.pool2dGrad(op, x.cpu, dy.cpu, "float32", p), gpu!.pool2dGrad(op, x.gpu, dy.gpu, "float32", p), p.n * p.h * p.w * p.c, p.kh * p.kw);
+    }
   }
 });
 

@@ -157,17 +157,45 @@ fn window(oy: u32, ox: u32) -> vec4i {
   return vec4i(max(ys, 0), min(ys + i32(P.kh), i32(P.h)), max(xs, 0), min(xs + i32(P.kw), i32(P.w)));
 }`;
 
+/**
+ * Pooling outputs (forward) or input elements (gradient) per invocation. A workgroup covers CONV_WORKGROUP
+ * consecutive elements; when c is a multiple of POOL_PER an invocation's elements are channels of one pixel,
+ * so the index decomposition and window bounds (integer divisions, which lavapipe scalarizes) run once.
+ */
+export const POOL_PER = 4;
+
+/** Runs `fn` for the invocation's POOL_PER elements: (b, y, x) decomposed once when they share a pixel. */
+function poolMain(size: string, call: string): string {
+  return /* wgsl */ `
+@compute @workgroup_size(${CONV_WORKGROUP / POOL_PER})
+fn main(${ENTRY_BUILTINS}) {
+  let e0 = ${LINEAR_GROUP} * ${CONV_WORKGROUP}u + lid * ${POOL_PER}u;
+  let total = ${size};
+  if (e0 >= total) { return; }
+  if (P.c % ${POOL_PER}u == 0u) {
+    let pix = e0 / P.c;
+    let px = pix % PW;
+    let py = (pix / PW) % PH;
+    let b = pix / (PW * PH);
+    let ch0 = e0 % P.c;
+    for (var j = 0u; j < ${POOL_PER}u; j++) { out[e0 + j] = ${call.replace("CH", "ch0 + j")}; }
+    return;
+  }
+  for (var j = 0u; j < ${POOL_PER}u && e0 + j < total; j++) {
+    let e = e0 + j;
+    let pix = e / P.c;
+    let px = pix % PW;
+    let py = (pix / PW) % PH;
+    let b = pix / (PW * PH);
+    out[e] = ${call.replace("CH", "e % P.c")};
+  }
+}`;
+}
+
 export const POOL2D_SHADER = /* wgsl */ `${POOL_PARAMS}
 ${PRELUDE}
 ${WINDOW}
-@compute @workgroup_size(${CONV_WORKGROUP})
-fn main(${ENTRY_BUILTINS}) {
-  let e = ${LINEAR_GROUP} * ${CONV_WORKGROUP}u + lid;
-  if (e >= P.n * P.oh * P.ow * P.c) { return; }
-  let ch = e % P.c;
-  let ox = (e / P.c) % P.ow;
-  let oy = (e / (P.c * P.ow)) % P.oh;
-  let b = e / (P.c * P.ow * P.oh);
+fn poolAt(b: u32, oy: u32, ox: u32, ch: u32) -> f32 {
   let win = window(oy, ox);
   var acc = select(0.0, -inf_f(), P.isMax != 0u);
   for (var y = win.x; y < win.y; y++) {
@@ -178,22 +206,18 @@ fn main(${ENTRY_BUILTINS}) {
   }
   let count = max(win.y - win.x, 0) * max(win.w - win.z, 0);
   if (P.isMax == 0u) { acc = select(0.0, acc / f32(count), count > 0); }
-  out[e] = acc;
-}`;
+  return acc;
+}
+${poolMain("P.n * P.oh * P.ow * P.c", "poolAt(b, py, px, CH)").replace(/PW/g, "P.ow").replace(/PH/g, "P.oh")}`;
 
-/** One invocation per input element: sums the gradient of every window that contains it. */
+/** One input element's gradient: the sum over every window that contains it. */
 export const POOL2D_GRAD_SHADER = /* wgsl */ `${POOL_PARAMS}
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 ${PRELUDE}
 ${WINDOW}
-@compute @workgroup_size(${CONV_WORKGROUP})
-fn main(${ENTRY_BUILTINS}) {
-  let e = ${LINEAR_GROUP} * ${CONV_WORKGROUP}u + lid;
-  if (e >= P.n * P.h * P.w * P.c) { return; }
-  let ch = e % P.c;
-  let ix = i32((e / P.c) % P.w);
-  let iy = i32((e / (P.c * P.w)) % P.h);
-  let b = e / (P.c * P.w * P.h);
+fn gradAt(b: u32, iyu: u32, ixu: u32, ch: u32) -> f32 {
+  let iy = i32(iyu);
+  let ix = i32(ixu);
   // Output rows whose window [oy*s - pad, oy*s - pad + k) contains iy.
   let oyLo = max(0, (iy + i32(P.padTop) - i32(P.kh) + i32(P.strideH)) / i32(P.strideH));
   let oyHi = min(i32(P.oh) - 1, (iy + i32(P.padTop)) / i32(P.strideH));
@@ -220,8 +244,9 @@ fn main(${ENTRY_BUILTINS}) {
       }
     }
   }
-  out[e] = acc;
-}`;
+  return acc;
+}
+${poolMain("P.n * P.h * P.w * P.c", "gradAt(b, py, px, CH)").replace(/PW/g, "P.w").replace(/PH/g, "P.h")}`;
 
 /** Outputs per invocation along each axis, and invocations per workgroup side, of `convGemmShader`. */
 const GEMM_PER = 8;
