@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Backend, BinaryOp, Buf, Conv2dParams, MatmulParams, Pool2dParams, ReduceOp, UnaryOp, View } from "../lib/backend/backend.js";
 import { CpuBackend } from "../lib/backend/cpu/cpu.js";
-import { createWebGPUBackend, splitKSlices } from "../lib/backend/webgpu/webgpu.js";
+import { createWebGPUBackend, splitKSlices, tiledShapeFor } from "../lib/backend/webgpu/webgpu.js";
 import { newArray, type DType, type TypedArray } from "../lib/dtype.js";
 
 const created = await createWebGPUBackend();
@@ -155,7 +155,7 @@ it("binary: every op on float32 with specials, broadcast [4,1,5]×[1,3,5] and tr
   const rows = view(s, [n, n], [1, 0]), cols = view(s, [n, n], [0, 1]);
   for (const op of BINARY_OPS) {
     const outDtype: DType = COMPARISON.has(op) ? "bool" : "float32";
-    await expectClose(`binary ${op} specials×specials`, cpu.binary(op, rows.cpu, cols.cpu, outDtype), gpu!.binary(op, rows.gpu, cols.gpu, outDtype), outDtype, n * n, { rtol: 4e-6 });
+    await expectClose(`binary ${op} specials×specials`, cpu.binary(op, rows.cpu, cols.cpu, outDtype), gpu!.binary(op, rows.gpu, cols.gpu, outDtype), outDtype, n * n, { rtol: op === "pow" ? POW_RTOL : 4e-6 });
   }
 });
 
@@ -263,9 +263,9 @@ it("cumsum: forward and reverse over [outer, n, inner], bool → int32", async (
   }
 });
 
-it("matmul: odd sizes, transA/transB, batch strides incl. 0 (broadcast), int32, k = 0", async () => {
+async function matmulParity(tag: string): Promise<void> {
   const cases: MatmulParams[] = [];
-  for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [65, 17, 130], [2, 70, 3]])
+  for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [65, 17, 130], [2, 70, 3], [130, 33, 257]])
     for (const transA of [false, true])
       for (const transB of [false, true]) cases.push({ batch: 1, m, k, n, aBatchStride: 0, bBatchStride: 0, transA, transB });
   cases.push({ batch: 3, m: 4, k: 6, n: 5, aBatchStride: 24, bBatchStride: 0, transA: false, transB: true });
@@ -274,11 +274,31 @@ it("matmul: odd sizes, transA/transB, batch strides incl. 0 (broadcast), int32, 
   for (const p of cases) {
     const aSize = Math.max(1, (p.batch - 1) * p.aBatchStride + p.m * p.k), bSize = Math.max(1, (p.batch - 1) * p.bBatchStride + p.k * p.n);
     const a = pair(randomData("float32", aSize), "float32"), b = pair(randomData("float32", bSize), "float32");
-    await expectClose(`matmul ${JSON.stringify(p)}`, cpu.matmul(a.cpu, b.cpu, "float32", p), gpu!.matmul(a.gpu, b.gpu, "float32", p), "float32", p.batch * p.m * p.n, { atol: 1e-4, rtol: 1e-5 });
+    await expectClose(`matmul ${JSON.stringify(p)}${tag}`, cpu.matmul(a.cpu, b.cpu, "float32", p), gpu!.matmul(a.gpu, b.gpu, "float32", p), "float32", p.batch * p.m * p.n, { atol: 1e-4, rtol: 1e-5 });
   }
   const p: MatmulParams = { batch: 2, m: 5, k: 9, n: 3, aBatchStride: 45, bBatchStride: 27, transA: false, transB: false };
   const a = pair(randomData("int32", 90, { lo: -100, hi: 100 }), "int32"), b = pair(randomData("int32", 54, { lo: -100, hi: 100 }), "int32");
-  await expectClose("matmul int32", cpu.matmul(a.cpu, b.cpu, "int32", p), gpu!.matmul(a.gpu, b.gpu, "int32", p), "int32", 30);
+  await expectClose(`matmul int32${tag}`, cpu.matmul(a.cpu, b.cpu, "int32", p), gpu!.matmul(a.gpu, b.gpu, "int32", p), "int32", 30);
+}
+
+it("matmul: odd sizes, transA/transB, batch strides incl. 0 (broadcast), int32, k = 0", () => matmulParity(""));
+
+it("matmul on the tiled (GPU) kernel in each shape: 4×4 per invocation with K steps 16 and 8, 8×8 with K step 8", async () => {
+  const settable = gpu as unknown as { matmulVariant: "tiled" | "direct"; tiledShape: { per: number; tk: number } | undefined };
+  const variant0 = settable.matmulVariant, shape0 = settable.tiledShape;
+  try {
+    settable.matmulVariant = "tiled";
+    for (const shape of [{ per: 4, tk: 16 }, { per: 4, tk: 8 }, { per: 8, tk: 8 }]) {
+      settable.tiledShape = shape;
+      await matmulParity(` (tiled ${shape.per}×${shape.per}, K step ${shape.tk})`);
+    }
+  } finally {
+    settable.matmulVariant = variant0;
+    settable.tiledShape = shape0;
+  }
+  assert.equal(tiledShapeFor(4096, 4096, 1), { per: 8, tk: 8 });
+  assert.equal(tiledShapeFor(1024, 1024, 1), { per: 4, tk: 8 }, "64 tiles of 128 cannot fill a large GPU");
+  assert.equal(tiledShapeFor(86528, 32, 1), { per: 4, tk: 8 }, "a 32-wide product would idle 3/4 of a 128-wide tile");
 });
 
 it("gather and scatterAdd: repeated indices, outer/inner dims, any dtype", async () => {
