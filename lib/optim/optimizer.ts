@@ -137,8 +137,8 @@ export abstract class Optimizer {
   /**
    * One kernel for the whole update when the backend has one and the operands allow it; false otherwise
    * (the caller runs the op chain). The parameter gets a new buffer through `assign`, like the op chain, so
-   * views of the old parameter and tensors saved from it keep their values. The state slots are written in
-   * place: they belong to this optimizer, and one that shares its storage is first given its own copy.
+   * views sharing the old storage (detach, reshape, transpose) keep the old values. The state slots are
+   * written in place: they belong to this optimizer, and one that shares its storage is first given its own copy.
    */
   private deviceStep(param: Tensor, grad: Tensor, lr: number, t: number): boolean {
     if (!this.deviceRule || param.dtype !== "float32" || grad.dtype !== "float32" || param.size === 0) return false;
