@@ -2,6 +2,14 @@
 /**
  * Size-bucketed pool of GPU buffers. Buckets are 256 bytes, then steps of a quarter power of two
  * (≤ 25% slack), so buffers of similar size are reused across training steps instead of re-created.
+ *
+ * A bucket hands out its oldest free buffer (lowest creation serial), not the last one released. Bind
+ * groups are cached by buffer identity, and a step that swaps buffers (`assign` keeps the new value's
+ * buffer and frees the old one) released them in an order that rotated which buffer each op got: a
+ * plain SGD loop never repeated itself and created ~30 new bind groups per step. Handing out by serial
+ * makes the choice depend only on which buffers are free, so a loop returns to the same state within a
+ * step or two and hits the bind-group cache. That matters most where a loop never yields to the event
+ * loop: Node releases Dawn objects only there (README "Memory over long runs").
  */
 
 /** Capacity in bytes of the bucket that holds `bytes` (≥ 256, a multiple of 4). */
@@ -12,7 +20,10 @@ export function bucketBytes(bytes: number): number {
 }
 
 export class BufferPool {
+  /** Free buffers per bucket capacity, highest serial first (pop() gives the oldest). */
   private readonly freeByBucket = new Map<number, GPUBuffer[]>();
+  private readonly serials = new WeakMap<GPUBuffer, number>();
+  private nextSerial = 0;
   liveBytes = 0;
   liveBuffers = 0;
   pooledBytes = 0;
@@ -32,7 +43,10 @@ export class BufferPool {
     const list = this.freeByBucket.get(capacity);
     let buffer = list?.pop();
     if (buffer) this.pooledBytes -= capacity;
-    else buffer = this.device.createBuffer({ size: capacity, usage: this.usage, label: this.label });
+    else {
+      buffer = this.device.createBuffer({ size: capacity, usage: this.usage, label: this.label });
+      this.serials.set(buffer, this.nextSerial++);
+    }
     this.liveBytes += capacity;
     this.liveBuffers++;
     return buffer;
@@ -49,7 +63,16 @@ export class BufferPool {
     }
     let list = this.freeByBucket.get(capacity);
     if (!list) this.freeByBucket.set(capacity, (list = []));
-    list.push(buffer);
+    // Binary search for the place that keeps the list in descending serial order.
+    const serial = this.serials.get(buffer)!;
+    let lo = 0, hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.serials.get(list[mid])! > serial) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === list.length) list.push(buffer);
+    else list.splice(lo, 0, buffer);
     this.pooledBytes += capacity;
   }
 

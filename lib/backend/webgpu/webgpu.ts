@@ -11,7 +11,8 @@ import { contiguousStrides, sizeOf } from "../../shape.js";
 import { featuresDisabledNote, gpuContext, type GpuContext } from "./device.js";
 import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
-import { collectGarbage } from "./native-gc.js";
+import { collectGarbage, noteBindGroupWithoutTurn } from "./native-gc.js";
+import { QueueThrottle } from "./queue-throttle.js";
 import { DispatchTimer } from "./profiler.js";
 import { PACK_HALF_SHADER, PACK_HALF_WORKGROUP, halfWords, matmulHalfKey, matmulHalfShader } from "./kernels/half.js";
 import { BINARY_WGSL, MAP_WORKGROUP, MAX_DIMS, UNARY_WGSL, collapseDims, mapShader, opcode, pickExpr, tableBody, type MapInput } from "./kernels/elementwise.js";
@@ -48,7 +49,6 @@ function parseTiledShape(spec: string | undefined): TiledShape | undefined {
   return { per, tk };
 }
 
-/** Split-K slices are multiples of the tiled kernel's K step. */
 /**
  * The tiled kernel's shape for an [m, n] × batch product. Measured on an H100 (queued f32 products,
  * GFLOP/s at 1024 / 2048 / 4096): 4×4 per invocation, K step 16: 11.1k / 16.8k / 18.5k; 4×4, K 8: 11.0k /
@@ -60,6 +60,7 @@ export function tiledShapeFor(m: number, n: number, batch: number): TiledShape {
   return m >= 128 && n >= 128 && bigTiles >= 256 ? { per: 8, tk: 8 } : { per: 4, tk: 8 };
 }
 
+/** Split-K slices are multiples of the tiled kernel's K step. */
 const SPLIT_K_ALIGN = 16;
 
 /**
@@ -73,8 +74,8 @@ export function splitKSlices(tiles: number, k: number, mn: number, maxBindingByt
   const byMemory = Math.floor(maxBindingBytes / 4 / Math.max(1, mn));
   return Math.max(1, Math.min(Math.ceil(target / tiles), byDepth, byMemory, MAX_WORKGROUPS_PER_DIM));
 }
-const TRACE = !!process.env.DAWNET_WEBGPU_TRACE;
 /** DAWNET_WEBGPU_TRACE=1 logs every dispatch to stderr (debugging crashes inside the driver). */
+const TRACE = !!process.env.DAWNET_WEBGPU_TRACE;
 /** DAWNET_WEBGPU_DIRECT_CONV=1 uses the direct conv/filter-grad kernels instead of the implicit GEMMs (to compare). */
 const DIRECT_CONV = !!process.env.DAWNET_WEBGPU_DIRECT_CONV;
 /** Every 32-bit dtype (bool is stored as u32 0/1). */
@@ -179,6 +180,8 @@ export class WebGPUBackend implements Backend {
   private readonly paramF32 = new Float32Array(this.paramArena);
   private paramSlotsUsed = 0;
   private readonly paramBuffer: GPUBuffer;
+  /** Bounds the work queued ahead of the GPU (queue-throttle.ts). */
+  readonly throttle: QueueThrottle;
   /** Reads in flight keep their buffers strongly referenced (a collected wrapper aborts mapAsync). */
   private readonly inflight = new Set<unknown>();
   /** Device-side index checks: [tag of the first dispatch that saw a bad index (0 = none), the index, its position, 0]. */
@@ -193,9 +196,6 @@ export class WebGPUBackend implements Backend {
   private subgroups: boolean;
   /** Reduction plans for GPUs or for software adapters (DAWNET_WEBGPU_REDUCE=workgroup|thread overrides; tests switch it). */
   reduceStyle: ReduceStyle;
-  /** Set while webgpuProfile runs: dispatches get their own timed passes. */
-  private timer: DispatchTimer | null = null;
-  /** matmulHalf binds packed operands as array<f16> (see useShaderF16). */
   /**
    * Outputs per invocation and K step of the tiled matmul; undefined: chosen per product (tiledShapeFor).
    * DAWNET_WEBGPU_MATMUL_SHAPE=per,tk (e.g. 8,8) forces one, to compare.
@@ -203,6 +203,9 @@ export class WebGPUBackend implements Backend {
   tiledShape: TiledShape | undefined = parseTiledShape(process.env.DAWNET_WEBGPU_MATMUL_SHAPE);
   /** Workgroups an implicit GEMM aims for before it splits K (0: never split; DAWNET_WEBGPU_SPLIT_K sets it; tests too). */
   splitKTarget: number;
+  /** Set while webgpuProfile runs: dispatches get their own timed passes. */
+  private timer: DispatchTimer | null = null;
+  /** matmulHalf binds packed operands as array<f16> (see useShaderF16). */
   private nativeF16: boolean;
 
   constructor(private readonly ctx: GpuContext) {
@@ -214,12 +217,13 @@ export class WebGPUBackend implements Backend {
     this.nativeF16 = ctx.features.has("shader-f16");
     const reduceForced = process.env.DAWNET_WEBGPU_REDUCE;
     this.reduceStyle = reduceForced === "workgroup" || reduceForced === "thread" ? reduceForced : ctx.isSoftware ? "thread" : "workgroup";
+    const splitForced = process.env.DAWNET_WEBGPU_SPLIT_K;
+    this.splitKTarget = splitForced !== undefined && splitForced !== "" && Number.isFinite(Number(splitForced)) ? Number(splitForced) : ctx.isSoftware ? 0 : 256;
     this.maxBindingBytes = chunked.bindingLimitBytes(this.device.limits.maxStorageBufferBindingSize, this.device.limits.minStorageBufferOffsetAlignment);
     this.bindingAlignElements = this.device.limits.minStorageBufferOffsetAlignment / BYTES_PER_ELEMENT;
     this.storage = new BufferPool(this.device, USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, 1 << 30, "dawnet tensor", () => this.bindGroups.clear());
-    const splitForced = process.env.DAWNET_WEBGPU_SPLIT_K;
-    this.splitKTarget = splitForced !== undefined && splitForced !== "" && Number.isFinite(Number(splitForced)) ? Number(splitForced) : ctx.isSoftware ? 0 : 256;
     this.staging = new BufferPool(this.device, USAGE_MAP_READ | USAGE_COPY_DST, 64 << 20, "dawnet readback");
+    this.throttle = new QueueThrottle(this.device);
     this.paramBuffer = this.device.createBuffer({ size: this.paramArena.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST, label: "dawnet params" });
     // Created zeroed (WebGPU clears new buffers): no bad index seen yet.
     this.indexStatus = this.device.createBuffer({ size: INDEX_STATUS_WORDS * 4, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST, label: "dawnet index status" });
@@ -380,7 +384,7 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Bind groups recur in loops (pooled buffers come back in the same order): reuse them instead of re-creating. */
-  private bindGroup(kernel: Kernel, buffers: Binding[]): GPUBindGroup {
+  private bindGroup(op: string, kernel: Kernel, buffers: Binding[]): GPUBindGroup {
     let key = `${kernel.layoutSize}w${kernel.writable}${kernel.checksIndices ? "s" : ""}`;
     for (const b of buffers) key += "buffer" in b ? `:${this.bufferId(b.buffer)}@${b.offset}+${b.size}` : `:${this.bufferId(b)}`;
     let group = this.bindGroups.get(key);
@@ -395,6 +399,7 @@ export class WebGPUBackend implements Backend {
       if (kernel.checksIndices) entries.push({ binding: INDEX_STATUS_BINDING, resource: { buffer: this.indexStatus } });
       group = this.device.createBindGroup({ layout: kernel.layout, entries });
       if (++this.bindGroupsCreated % BIND_GROUPS_PER_GC === 0) collectGarbage();
+      noteBindGroupWithoutTurn(op);
     }
     this.bindGroups.set(key, group);
     return group;
@@ -416,10 +421,12 @@ export class WebGPUBackend implements Backend {
     this.endPass();
     const startTimestampRead = this.timer?.resolve(this.encoder);
     if (this.paramSlotsUsed > 0) this.device.queue.writeBuffer(this.paramBuffer, 0, this.paramArena, 0, this.paramSlotsUsed * PARAM_BYTES);
+    const fence = this.throttle.beforeSubmit(this.encoder, this.dispatches);
     this.device.queue.submit([this.encoder.finish()]);
     startTimestampRead?.();
     this.encoder = null;
     this.paramSlotsUsed = 0;
+    this.throttle.afterSubmit(fence); // may wait for older work: a loop that never awaits stays a bounded way ahead
   }
 
   /**
@@ -434,7 +441,7 @@ export class WebGPUBackend implements Backend {
     const base = (slot * PARAM_BYTES) / 4;
     for (let i = 0; i < params.length; i++) this.paramU32[base + i] = params[i] >>> 0;
     for (const i of floatWords) this.paramF32[base + i] = params[i];
-    const bindGroup = this.bindGroup(kernel, buffers);
+    const bindGroup = this.bindGroup(op, kernel, buffers);
     if (this.timer) this.endPass(); // profiling: every dispatch in its own timed pass
     if (!this.pass) {
       this.encoder ??= this.device.createCommandEncoder({ label: "dawnet batch" });
