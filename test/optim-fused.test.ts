@@ -4,8 +4,9 @@
  * gradients (mixed signs and magnitudes, some exact zeros), then the parameters are compared:
  * - on the backend under test: fused (`fused: true`) vs the op chain (`fused: false`);
  * - both vs the CPU backend's fused host loop, the reference (on the cpu pass: its own op chain vs it).
- * Tolerances (|a − b| ≤ atol + rtol·|b|): kernel vs op chain 1e-6 + 1e-6·|b| (both round every f32 op in
- * the same order, but a driver may contract a·b + c into an FMA; on lavapipe they are bit-identical);
+ * Tolerances (|a − b| ≤ atol + rtol·|b|): kernel vs op chain 5e-6 + 1e-5·|b| (both round every f32 op in
+ * the same order, but a driver may contract a·b + c into an FMA: bit-identical on lavapipe, up to 2.7e-6
+ * apart on an H100 where SGD's O(1) steps cancel to values near 0.03);
  * vs the host loop 1e-5 + 1e-5·|b| (it keeps intermediates in float64; SGD steps of size ~1 leave up to
  * 3.4e-6 absolute after 4 steps). OPTIM_FUSED_VERBOSE=1 prints the worst element of each comparison.
  * The webgpu pass also checks one dispatch per parameter, that views of the old parameter keep its
@@ -33,8 +34,8 @@ const test = unavailable ? suiteAll.skip : suiteAll;
 
 const SHAPES = [[1], [3], [65537], [7, 9]];
 const STEPS = 4;
-/** Kernel vs op chain on one backend (measured: bit-identical on lavapipe). */
-const SAME_RULE = { atol: 1e-6, rtol: 1e-6 };
+/** Kernel vs op chain on one backend: bit-identical on lavapipe; on an H100 (FMA contraction) up to 2.7e-6 apart on O(1) SGD steps. */
+const SAME_RULE = { atol: 5e-6, rtol: 1e-5 };
 /** vs the float64-intermediate host loop: values and steps are O(1), so f32 rounding of intermediates shows as ~1e-6 absolute. */
 const HOST_LOOP = { atol: 1e-5, rtol: 1e-5 };
 
