@@ -2,7 +2,8 @@
  * The elementwise map shader (kernels/elementwise.ts) against CpuBackend on strided views whose last dim
  * is shorter than, equal to or longer than the 4 elements one invocation handles (so its steps carry into
  * the next row 0, 1 or several times), negative strides, broadcasts and offsets, with element counts that
- * are not multiples of 4. Skipped without an adapter.
+ * are not multiples of 4; and gather (4 consecutive outputs per invocation, counted up with carries) with
+ * inner sizes 1, 3, 5 and 784 and several outer rows, and its out-of-range report. Skipped without an adapter.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -55,6 +56,28 @@ it("binary ops on strided, broadcast, reversed and offset views match the cpu", 
     const want = cpu.readSync(cpu.copy(a.cpu, "float32"), "float32", n);
     const got = await gpu!.read(gpu!.copy(a.gpu, "float32"), "float32", n);
     for (let i = 0; i < n; i++) if (want[i] !== got[i]) assert.unreachable(`copy ${c.label}: element ${i} of ${n}: webgpu ${got[i]}, cpu ${want[i]}`);
+  }
+});
+
+it("gather with inner sizes around the 4 outputs per invocation matches the cpu; a bad index is still reported", async () => {
+  for (const [outer, axis, inner, nIdx] of [[1, 9, 1, 11], [2, 6, 3, 7], [3, 4, 5, 5], [1, 50, 784, 9]]) {
+    const data = randomData(outer * axis * inner);
+    const idxData = Int32Array.from({ length: nIdx }, (_, j) => (j * 5 + 2) % axis);
+    const x = { cpu: cpu.upload(data, "float32"), gpu: gpu!.upload(data, "float32") };
+    const idx = { cpu: cpu.upload(idxData, "int32"), gpu: gpu!.upload(idxData, "int32") };
+    const n = outer * nIdx * inner;
+    const want = cpu.readSync(cpu.gather(x.cpu, "float32", idx.cpu, outer, axis, inner, nIdx), "float32", n);
+    const got = await gpu!.read(gpu!.gather(x.gpu, "float32", idx.gpu, outer, axis, inner, nIdx), "float32", n);
+    for (let i = 0; i < n; i++) if (want[i] !== got[i]) assert.unreachable(`gather [${outer}, ${axis}, ${inner}] × ${nIdx}: element ${i}: webgpu ${got[i]}, cpu ${want[i]}`);
+  }
+  const bad = gpu!.upload(Int32Array.from([0, 2, 1, 7, 2]), "int32");
+  const src = gpu!.upload(randomData(2 * 3 * 3), "float32");
+  const out = gpu!.gather(src, "float32", bad, 2, 3, 3, 5);
+  try {
+    await gpu!.read(out, "float32", 30);
+    assert.unreachable("the out-of-range index 7 was not reported");
+  } catch (e) {
+    assert.match((e as Error).message, /^gather: index 7 at position 3 is out of range for an axis of size 3/);
   }
 });
 

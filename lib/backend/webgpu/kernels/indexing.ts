@@ -6,7 +6,10 @@
 import type { DType } from "../../../dtype.js";
 import { ENTRY_BUILTINS, LINEAR_GROUP, PRELUDE, load, scalarOf, store } from "./wgsl.js";
 
+/** Elements per workgroup of the index kernels and fill (the dispatch is ceil(n / INDEX_WORKGROUP) workgroups). */
 export const INDEX_WORKGROUP = 256;
+/** Consecutive output elements per gather invocation. */
+const GATHER_PER = 4;
 
 /** Binding of the status buffer in kernels that check indices (after every kernel's own bindings). */
 export const INDEX_STATUS_BINDING = 7;
@@ -48,13 +51,25 @@ struct Params { outer: u32, axisSize: u32, inner: u32, nIdx: u32, rowStart: u32,
 @group(0) @binding(2) var<storage, read> x: array<u32>;
 @group(0) @binding(3) var<storage, read> idx: array<i32>;
 ${INDEX_STATUS}
-@compute @workgroup_size(${INDEX_WORKGROUP})
+@compute @workgroup_size(${INDEX_WORKGROUP / GATHER_PER})
 fn main(${ENTRY_BUILTINS}) {
-  let e = ${LINEAR_GROUP} * ${INDEX_WORKGROUP}u + lid;
-  if (e >= P.outer * P.nIdx * P.inner) { return; }
-  let i = e % P.inner;
-  let j = (e / P.inner) % P.nIdx;
-  let o = e / (P.inner * P.nIdx);
+  let first = ${LINEAR_GROUP} * ${INDEX_WORKGROUP}u + lid * ${GATHER_PER}u;
+  let total = P.outer * P.nIdx * P.inner;
+  if (first >= total) { return; }
+  // Coordinates of the first element, then counted up with carries: one set of integer
+  // divisions per invocation instead of per element (lavapipe scalarizes them).
+  var i = first % P.inner;
+  var j = (first / P.inner) % P.nIdx;
+  var o = first / (P.inner * P.nIdx);
+  for (var s = 0u; s < ${GATHER_PER}u; s++) {
+    let e = first + s;
+    if (e >= total) { return; }
+    gatherOne(e, o, j, i);
+    i++;
+    if (i == P.inner) { i = 0u; j++; if (j == P.nIdx) { j = 0u; o++; } }
+  }
+}
+fn gatherOne(e: u32, o: u32, j: u32, i: u32) {
   let k = idx[j];
   if (k < 0 || u32(k) >= P.axisSize) {
     if (P.firstPass != 0u) {
