@@ -24,6 +24,8 @@ export class BufferPool {
   private readonly freeByBucket = new Map<number, GPUBuffer[]>();
   private readonly serials = new WeakMap<GPUBuffer, number>();
   private nextSerial = 0;
+  /** Off: last released, first handed out (the old order; bench/webgpu-throttle.ts compares the two). */
+  oldestFirst = true;
   liveBytes = 0;
   liveBuffers = 0;
   pooledBytes = 0;
@@ -63,6 +65,11 @@ export class BufferPool {
     }
     let list = this.freeByBucket.get(capacity);
     if (!list) this.freeByBucket.set(capacity, (list = []));
+    if (!this.oldestFirst) {
+      list.push(buffer);
+      this.pooledBytes += capacity;
+      return;
+    }
     // Binary search for the place that keeps the list in descending serial order.
     const serial = this.serials.get(buffer)!;
     let lo = 0, hi = list.length;
@@ -74,6 +81,12 @@ export class BufferPool {
     if (lo === list.length) list.push(buffer);
     else list.splice(lo, 0, buffer);
     this.pooledBytes += capacity;
+  }
+
+  /** Switches the hand-out order (sorting the free lists when turning oldest-first on). */
+  setOldestFirst(on: boolean): void {
+    this.oldestFirst = on;
+    if (on) for (const list of this.freeByBucket.values()) list.sort((x, y) => this.serials.get(y)! - this.serials.get(x)!);
   }
 
   /** Destroys every pooled (not live) buffer. */
