@@ -34,18 +34,26 @@ function isNativeFunction(fn: unknown): boolean {
  * already polling then.)
  */
 let processEvents: (() => void) | undefined;
-{
-  const original = globalThis.setImmediate;
-  const watcher = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
-    if (!processEvents && isNativeFunction(callback)) {
-      processEvents = callback as () => void;
-      if (globalThis.setImmediate === watcher) globalThis.setImmediate = original;
-    }
-    return (original as (...a: unknown[]) => Immediate).call(this, callback, ...args);
-  };
-  Object.defineProperties(watcher, Object.getOwnPropertyDescriptors(original));
-  globalThis.setImmediate = watcher as typeof setImmediate;
+const originalSetImmediate = globalThis.setImmediate;
+let watching = true;
+const watcher = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
+  if (watching && isNativeFunction(callback)) {
+    processEvents = callback as () => void;
+    stopWatching();
+  }
+  return (originalSetImmediate as (...a: unknown[]) => Immediate).call(this, callback, ...args);
+};
+Object.defineProperties(watcher, Object.getOwnPropertyDescriptors(originalSetImmediate));
+globalThis.setImmediate = watcher as typeof setImmediate;
+// Where no device comes (no adapter), stop looking: the check reads each callback's source text.
+setTimeout(stopWatching, 30_000).unref();
+
+/** Puts setImmediate back (when still ours: idle-wait.ts may have wrapped it since). */
+function stopWatching(): void {
+  watching = false;
+  if (globalThis.setImmediate === (watcher as unknown)) globalThis.setImmediate = originalSetImmediate;
 }
+
 /** The newest poll immediate our waits left scheduled (older ones are cancelled: one chain of polls is enough). */
 let lastPollImmediate: Immediate | undefined;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -62,7 +70,9 @@ export class QueueThrottle {
   /** Off: fences are neither placed nor waited for (DAWNET_WEBGPU_QUEUE_THROTTLE=0; benchmarks switch it to compare). */
   enabled = process.env.DAWNET_WEBGPU_QUEUE_THROTTLE !== "0";
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(private readonly device: GPUDevice) {
+    stopWatching(); // the device exists: its requestDevice has passed (the capture, if any, is done)
+  }
 
   /** Whether Dawn's poll function was found (without it a loop that never awaits cannot be throttled). */
   get canWait(): boolean {
