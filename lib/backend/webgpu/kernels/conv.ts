@@ -340,6 +340,9 @@ struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, t
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
   let m0 = (wid.y * ${GEMM_WG}u + lid3.y) * ${GEMM_PER}u;
   let n0 = (wid.x * ${GEMM_WG}u + lid3.x) * ${GEMM_PER}u;
+  // Invocations wholly past the output have nothing to do (no barriers here): with a small M or N (a
+  // first layer's filter gradient is 9 × 16) most of the workgroup would otherwise run the whole K loop.
+  if (m0 >= P.M || n0 >= P.N) { return; }
   // Edge invocations clamp their reads into range and skip the stores.
   ${each((j) => `let gn_${j} = min(n0 + ${j}u, P.N - 1u);`, " ")}
   ${rows.map((i) => each((j) => `var acc_${i}_${j} = 0.0;`, " ")).join("\n  ")}
