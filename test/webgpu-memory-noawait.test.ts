@@ -134,7 +134,8 @@ it("a loop that keeps creating new bind groups without yielding gets a clear err
   const pool = Array.from({ length: 100 }, (_, i) => dn.full([4], i));
   await pool[0].data();
   // Pretend vm.max_map_count is just above the headroom the check keeps, so a few thousand new bind groups reach it.
-  setMappingLimitForTests(countMappings() + 6144 + 2000);
+  const maps0 = countMappings();
+  setMappingLimitForTests(maps0 + 6144 + 2000);
   let error: Error | undefined;
   try {
     for (let r = 0; r < 3 && !error; r++) {
@@ -149,7 +150,14 @@ it("a loop that keeps creating new bind groups without yielding gets a clear err
   } finally {
     setMappingLimitForTests(undefined);
   }
-  assert.ok(error, "no error although the mapping limit was near");
+  if (!error) {
+    // Drivers that keep no memory mapping per bind group (NVIDIA on the H100) never near the limit: no error is due.
+    const grew = countMappings() - maps0;
+    assert.ok(grew < 1000, `no error although the mappings grew by ${grew}, to within ${maps0 + 6144 + 2000 - countMappings()} of the (lowered) limit`);
+    console.log(`  this driver keeps no mapping per bind group (+${grew} for 29,700 new ones): no error needed`);
+    for (const t of pool) t.dispose();
+    return;
+  }
   console.log(`  error: ${error!.message.slice(0, 160)}…`);
   assert.match(error!.message, /webgpu binary add: \d+ new bind groups .* without the event loop turning/);
   assert.match(error!.message, /max_map_count/);
