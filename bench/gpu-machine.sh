@@ -4,7 +4,8 @@
 #   bash bench/gpu-machine.sh [tests] [bench] [sweep]      (default: tests bench)
 # Everything it prints is also written under $OUT (one file per part) so it comes back even on a timeout.
 #   tests: the library suites on the webgpu backend only (core, autograd, gradcheck, nn, optim, io, webgpu-*)
-#   sweep: the tiled matmul's shapes (DAWNET_WEBGPU_MATMUL_SHAPE) and split-K on/off for the conv gradients
+#   sweep: sweep-matmul (the tiled matmul's shapes), sweep-splitk (split-K on/off for conv gradients) and
+#          sweep-reduce (workgroups a split reduction aims for)
 #   bench: bench/run.js --backend=webgpu next to TensorFlow.js webgpu and PyTorch CUDA, then per-kernel GPU
 #          times (timestamp queries) of square matmuls and an MLP step, conv/overhead and reductions.
 set -uo pipefail
@@ -36,14 +37,22 @@ if want bench; then
   node $D/bench/webgpu-ops.js 64 2>&1 | tee "$out/ops.txt"
   node $D/bench/webgpu-reduce.js 1048576 16777216 67108864 2>&1 | tee "$out/reduce.txt" | tail -n 40
 fi
-if want sweep; then
+if want sweep || want sweep-matmul; then
   for shape in ${SHAPES:-4,16 4,8 8,8 8,16 8,32}; do
     echo "== DAWNET_WEBGPU_MATMUL_SHAPE=$shape"
     DAWNET_WEBGPU_MATMUL_SHAPE=$shape node $D/bench/run.js --backend=webgpu --sections=matmul --peers= --sizes=1024,2048,4096 --queue=8 2>&1 | grep -v '^{'
   done 2>&1 | tee "$out/sweep-matmul.txt"
+fi
+if want sweep || want sweep-splitk; then
   for split in 0 256; do
     echo "== DAWNET_WEBGPU_SPLIT_K=$split"
     DAWNET_WEBGPU_SPLIT_K=$split node $D/bench/webgpu-ops.js 64 2>&1 | grep '"conv2d".*dawnet-webgpu'
     DAWNET_WEBGPU_SPLIT_K=$split node $D/bench/run.js --backend=webgpu --sections=cnn --peers= --batch=128 --cnn-steps=60 2>&1 | grep -v '^{'
   done 2>&1 | tee "$out/sweep-splitk.txt"
+fi
+if want sweep || want sweep-reduce; then
+  for groups in ${REDUCE_GROUPS:-1024 4096 16384}; do
+    echo "== DAWNET_WEBGPU_REDUCE_GROUPS=$groups"
+    DAWNET_WEBGPU_REDUCE_GROUPS=$groups WEBGPU_BENCH_ROUNDS=3 node $D/bench/webgpu-reduce.js 16777216 67108864 2>&1 | grep '"case":"all"' | grep -v 'workgroup tree'
+  done 2>&1 | tee "$out/sweep-reduce.txt"
 fi

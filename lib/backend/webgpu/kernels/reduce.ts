@@ -33,8 +33,11 @@ export function reduceEmptyValue(op: ReduceOp, outDtype: DType): number {
   }
 }
 
-/** Workgroups a split reduction aims for on a GPU, and the fewest elements of r each reduces (64 per invocation). */
-const REDUCE_SPLIT_TARGET_GROUPS = 1024;
+/**
+ * Workgroups a split reduction aims for on a GPU, and the fewest elements of r each reduces (64 per invocation).
+ * DAWNET_WEBGPU_REDUCE_GROUPS overrides the target (to measure: a GPU needs many loads in flight).
+ */
+const REDUCE_SPLIT_TARGET_GROUPS = Number(process.env.DAWNET_WEBGPU_REDUCE_GROUPS) || 1024;
 const REDUCE_SPLIT_MIN_CHUNK = 4096;
 /**
  * On software adapters a workgroup costs a CPU thread's scheduling, not a GPU slot: a few per core with
