@@ -101,8 +101,8 @@ test("reducePlan: thread per output below r = 128, a workgroup per output above,
   assert.equal(reducePlan(10, 127), { tree: false, parts: 1 });
   assert.equal(reducePlan(10, 128), { tree: true, parts: 1 });
   assert.equal(reducePlan(1, 20000), { tree: true, parts: 4 });
-  assert.equal(reducePlan(1, 1 << 24), { tree: true, parts: 1024 });
-  assert.equal(reducePlan(2048, 1 << 20), { tree: true, parts: 1 });
+  assert.equal(reducePlan(1, 1 << 24), { tree: true, parts: 4096 });
+  assert.equal(reducePlan(4096, 1 << 20), { tree: true, parts: 1 });
   // Software adapters: one invocation per output unless few outputs have a long r.
   assert.equal(reducePlan(4096, 256, "thread"), { tree: false, parts: 1 });
   assert.equal(reducePlan(16, 4096, "thread"), { tree: false, parts: 1 });
