@@ -338,8 +338,14 @@ struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, t
 @group(0) @binding(3) var<storage, read> B: array<u32>;
 @compute @workgroup_size(${GEMM_WG}, ${GEMM_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
-  let m0 = (wid.y * ${GEMM_WG}u + lid3.y) * ${GEMM_PER}u;
-  let n0 = (wid.x * ${GEMM_WG}u + lid3.x) * ${GEMM_PER}u;
+  // lavapipe runs 8 consecutive invocations (lid3.x) as one SIMD batch, and only a batch with no live lane
+  // is skipped: with N under one tile (an input gradient's cin of 32, a forward's cout of 16) the x-lanes
+  // past N would idle inside every batch, so then x walks M instead.
+  let xWalksM = P.N < ${CONV_GEMM_TILE}u && P.M > P.N;
+  let lm = select(lid3.y, lid3.x, xWalksM);
+  let ln = select(lid3.x, lid3.y, xWalksM);
+  let m0 = (wid.y * ${GEMM_WG}u + lm) * ${GEMM_PER}u;
+  let n0 = (wid.x * ${GEMM_WG}u + ln) * ${GEMM_PER}u;
   // Invocations wholly past the output have nothing to do (no barriers here): with a small M or N (a
   // first layer's filter gradient is 9 × 16) most of the workgroup would otherwise run the whole K loop.
   if (m0 >= P.M || n0 >= P.N) { return; }
