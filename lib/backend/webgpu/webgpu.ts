@@ -25,7 +25,7 @@ import {
   CHECK_INDICES_SHADER, FILL_SHADER, GATHER_SHADER, INDEX_STATUS_BINDING, INDEX_STATUS_WORDS, INDEX_WORKGROUP, scatterAddShader,
 } from "./kernels/indexing.js";
 import {
-  CONV2D_GRAD_FILTER_SHADER, CONV2D_GRAD_INPUT_SHADER, CONV2D_SHADER, CONV_WORKGROUP, POOL2D_GRAD_SHADER, POOL2D_SHADER,
+  CONV2D_GRAD_FILTER_SHADER, CONV2D_GRAD_INPUT_SHADER, CONV2D_SHADER, CONV_GEMM_TILE, CONV_WORKGROUP, POOL2D_GRAD_SHADER, POOL2D_SHADER, convGemmShader,
 } from "./kernels/conv.js";
 import type { LoadAs } from "./kernels/wgsl.js";
 import { OPTIM_WORKGROUP, optimizerKey, optimizerParams, optimizerShader, optimizerStateCount } from "./kernels/optim.js";
@@ -972,7 +972,10 @@ export class WebGPUBackend implements Backend {
       this.free(out);
       return this.fill(m * n, "float32", 0);
     }
-    const { kernel, tile } = this.matmulKernel("float32", aKind, m, n, 1);
+    // Software adapters: conv.ts's register-blocked conv GEMMs (no integer division per element; 3–10× on lavapipe).
+    const { kernel, tile } = this.matmulVariant === "direct"
+      ? { kernel: this.kernel(`conv gemm ${aKind}`, () => convGemmShader(aKind)), tile: CONV_GEMM_TILE }
+      : this.matmulKernel("float32", aKind, m, n, 1);
     const groups: [number, number, number] = [Math.ceil(n / tile), Math.ceil(m / tile), 1];
     if (groups[1] > MAX_WORKGROUPS_PER_DIM) throw new RangeError(`webgpu ${op}: ${m} rows need more than ${MAX_WORKGROUPS_PER_DIM} tiles`);
     const conv = this.convParams(p);
@@ -1011,7 +1014,8 @@ export class WebGPUBackend implements Backend {
     this.checkFloat(dtype, "conv2dGradInput");
     if (this.pastBinding(dy) || this.pastBinding(w) || p.n * p.h * p.w * p.cin * BYTES_PER_ELEMENT > this.maxBindingBytes) return chunked.conv2dGradInput(this, dy, w, p);
     // The GEMM's N is cin: narrower than a 64-wide tile, most of each tile idles (measured slower for cin 16).
-    if (DIRECT_CONV || p.cin < 64) {
+    // Software adapters: conv.ts's GEMM measured faster from cin 8 on (lavapipe: cin 16 6.6 vs 18 ms, cin 32 34 vs 76+ ms).
+    if (DIRECT_CONV || p.cin < (this.matmulVariant === "direct" ? 8 : 64)) {
       const total = p.n * p.h * p.w * p.cin;
       const out = this.alloc(total, dtype);
       if (total === 0) return out;
