@@ -47,6 +47,18 @@ test("no adapter: ready() falls back to cpu with one line on stderr; setBackend(
   assert.match(r.stderr, /using the cpu backend \(webgpu unavailable: no WebGPU adapter/);
 });
 
+withAdapter("ready() prefers cpu over a software adapter (saying so on stderr) and webgpu over a hardware one; DAWNET_BACKEND=webgpu still picks it", () => {
+  const software = (created as { isSoftwareAdapter?: boolean }).isSoftwareAdapter;
+  const r = runScript(`const reg = await import(${JSON.stringify(registryModule)}); console.log(await reg.ready());`, { DAWNET_BACKEND: "" });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim().split("\n").pop(), software ? "cpu" : "webgpu");
+  if (software) assert.match(r.stderr, /using the cpu backend \(the only WebGPU adapter, '.*', renders in software and is usually slower; DAWNET_BACKEND=webgpu/);
+  else assert.not.match(r.stderr, /using the cpu backend/);
+  const forced = runScript(`const reg = await import(${JSON.stringify(registryModule)}); console.log(await reg.ready());`, { DAWNET_BACKEND: "webgpu" });
+  assert.is(forced.status, 0, forced.stderr);
+  assert.is(forced.stdout.trim().split("\n").pop(), "webgpu");
+});
+
 withAdapter("a program that uses the backend exits by itself after its last read (no hang)", () => {
   const r = runScript(`const m = await import(${JSON.stringify(webgpuModule)});
     const b = await m.createWebGPUBackend();

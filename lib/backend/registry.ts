@@ -83,8 +83,9 @@ export function backendIfLoaded(name: string): Backend | undefined {
 }
 
 /**
- * Picks the default backend once: DAWNET_BACKEND if set, else webgpu when an adapter exists, else cpu
- * with one line on stderr saying why. Resolves with the chosen backend's name.
+ * Picks the default backend once: DAWNET_BACKEND if set, else webgpu when a hardware adapter exists, else
+ * cpu with one line on stderr saying why (no adapter, or only a software renderer such as lavapipe, which
+ * setBackend("webgpu") still uses when asked). Resolves with the chosen backend's name.
  */
 export function ready(): Promise<string> {
   if (!readyPromise) {
@@ -96,7 +97,15 @@ export function ready(): Promise<string> {
       }
       if (current) return current.name;
       try {
-        await setBackend("webgpu");
+        const gpu = await loadBackend("webgpu");
+        const soft = gpu as { isSoftwareAdapter?: boolean; adapterDescription?: string };
+        if (soft.isSoftwareAdapter) {
+          // Measured on lavapipe (2 cores): tutorials 6, 7 and 11 took 2-3x as long on webgpu as on cpu.
+          if (!process.env.DAWNET_QUIET) {
+            console.error(`dawnet: using the cpu backend (the only WebGPU adapter, '${soft.adapterDescription}', renders in software and is usually slower; DAWNET_BACKEND=webgpu or await dn.setBackend("webgpu") uses it anyway)`);
+          }
+          current = cpu();
+        } else current = gpu;
       } catch (e) {
         const why = (e as Error).message.replace(/^dawnet: backend 'webgpu' is unavailable: /, "");
         if (!process.env.DAWNET_QUIET) console.error(`dawnet: using the cpu backend (webgpu unavailable: ${why})`);

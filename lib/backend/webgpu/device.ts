@@ -1,4 +1,5 @@
 /// <reference types="@webgpu/types" />
+import { capturePoll } from "./queue-throttle.js";
 /**
  * The one Dawn device of the process: adapter request, explicit limits and optional features,
  * device-loss and uncaptured-error tracking.
@@ -71,7 +72,8 @@ async function createContext(): Promise<GpuContext | { unavailable: string }> {
   } catch (e) {
     return { unavailable: `the 'webgpu' npm package (Dawn) failed to load: ${(e as Error).message.split("\n")[0]}` };
   }
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  // capturePoll keeps Dawn's poll function, which the queue throttle calls to wait without an event-loop turn.
+  const adapter = await capturePoll(() => gpu.requestAdapter({ powerPreference: "high-performance" }));
   if (!adapter) return { unavailable: NO_ADAPTER_HELP };
 
   const requiredLimits: Record<string, number> = {};
@@ -88,7 +90,7 @@ async function createContext(): Promise<GpuContext | { unavailable: string }> {
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f)) as GPUFeatureName[];
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: "dawnet" });
+    device = await capturePoll(() => adapter.requestDevice({ requiredLimits, requiredFeatures, label: "dawnet" }));
   } catch (e) {
     return { unavailable: `requestDevice failed on adapter '${describe(adapter)}': ${(e as Error).message}` };
   }

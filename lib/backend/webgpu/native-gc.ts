@@ -66,21 +66,30 @@ export function setMappingLimitForTests(limit: number | undefined): void {
   mapLimitCache = limit;
 }
 
+/** Set when the mapping limit came near without a turn; the next op throws it before allocating anything. */
+let mapLimitNear: ((op: string) => string) | undefined;
+
 /**
- * Counts one new bind group that stays alive at least until the event loop turns; throws before the process
- * would run out of memory mappings. `op` names the dispatch that needed it.
+ * Counts one new bind group that stays alive at least until the event loop turns. Near the process's memory-
+ * mapping limit it arms an error that the next op throws (throwIfMappingLimitNear) before it allocates, so
+ * the failing call leaks nothing; the op that found it still runs (the check keeps 6,144 mappings spare).
  */
-export function noteBindGroupWithoutTurn(op: string): void {
-  if (createdSinceTurn++ === 0) setImmediate(() => (createdSinceTurn = 0)).unref();
+export function noteBindGroupWithoutTurn(_op: string): void {
+  if (createdSinceTurn++ === 0) setImmediate(() => ((createdSinceTurn = 0), (mapLimitNear = undefined))).unref();
   if (createdSinceTurn % MAP_CHECK_EVERY !== 0) return;
   const limit = mapLimit();
   if (limit === 0) return;
   const mappings = countMappings();
   if (mappings + MAP_HEADROOM < limit) return;
-  throw new Error(
-    `webgpu ${op}: ${createdSinceTurn} new bind groups (buffer combinations) were created without the event loop turning, and the process ` +
-      `holds ${mappings} memory mappings of the ${limit} allowed (vm.max_map_count). Node releases Dawn objects only between event-loop turns, ` +
-      `and the GPU driver (lavapipe) crashes the process at the limit. Let the loop yield now and then, e.g. \`await loss.item()\` or ` +
-      `\`await new Promise((r) => setImmediate(r))\` every few hundred steps`,
-  );
+  const created = createdSinceTurn;
+  mapLimitNear = (op) =>
+    `webgpu ${op}: ${created} new bind groups (buffer combinations) were created without the event loop turning, and the process ` +
+    `holds ${mappings} memory mappings of the ${limit} allowed (vm.max_map_count). Node releases Dawn objects only between event-loop turns, ` +
+    `and the GPU driver (lavapipe) crashes the process at the limit. Let the loop yield now and then, e.g. \`await loss.item()\` or ` +
+    `\`await new Promise((r) => setImmediate(r))\` every few hundred steps`;
+}
+
+/** Throws the armed mapping-limit error (see noteBindGroupWithoutTurn) at the start of an op. */
+export function throwIfMappingLimitNear(op: string): void {
+  if (mapLimitNear) throw new Error(mapLimitNear(op));
 }

@@ -13,6 +13,8 @@
  * threads). A loop that awaits now and then finds its fences already mapped and never waits here.
  */
 
+import { clearImmediate as nodeClearImmediate, setImmediate as nodeSetImmediate } from "node:timers";
+
 const MAP_READ = 0x1, COPY_DST = 0x8;
 /** Dispatches between fences. */
 const FENCE_DISPATCHES = 1024;
@@ -28,32 +30,29 @@ function isNativeFunction(fn: unknown): boolean {
 }
 
 /**
- * Dawn's poll function. The binding schedules it with the global setImmediate when its first promise starts
- * (requestDevice), so this module, loaded before the device is requested, watches setImmediate until the first
- * native callback goes by, then steps aside. (A later chance: our own first fence, if the binding is not
- * already polling then.)
+ * Dawn's poll function, captured inside our own calls that start a Dawn promise (requestAdapter and
+ * requestDevice in device.ts, a fence's mapAsync here): when the binding has no poll queued, starting a promise
+ * schedules one with the global setImmediate synchronously, within the call, so no other code can pass a
+ * native function (a promise's resolve, a bound function) in between.
  */
 let processEvents: (() => void) | undefined;
-const originalSetImmediate = globalThis.setImmediate;
-let watching = true;
-const watcher = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
-  if (watching && isNativeFunction(callback)) {
-    processEvents = callback as () => void;
-    stopWatching();
+
+/** Runs `start` (a synchronous call that starts a Dawn promise) and keeps the poll function it schedules, if any. */
+export function capturePoll<T>(start: () => T): T {
+  if (processEvents) return start();
+  const realSetImmediate = globalThis.setImmediate;
+  globalThis.setImmediate = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
+    if (!processEvents && isNativeFunction(callback)) processEvents = callback as () => void;
+    return (realSetImmediate as (...a: unknown[]) => Immediate).call(this, callback, ...args);
+  } as typeof setImmediate;
+  try {
+    return start();
+  } finally {
+    globalThis.setImmediate = realSetImmediate;
   }
-  return (originalSetImmediate as (...a: unknown[]) => Immediate).call(this, callback, ...args);
-};
-Object.defineProperties(watcher, Object.getOwnPropertyDescriptors(originalSetImmediate));
-globalThis.setImmediate = watcher as typeof setImmediate;
-// Where no device comes (no adapter), stop looking: the check reads each callback's source text.
-setTimeout(stopWatching, 30_000).unref();
-
-/** Puts setImmediate back (when still ours: idle-wait.ts may have wrapped it since). */
-function stopWatching(): void {
-  watching = false;
-  if (globalThis.setImmediate === (watcher as unknown)) globalThis.setImmediate = originalSetImmediate;
 }
-
+/** Longest a submit waits for one fence before it stops throttling (a GPU that stopped answering). */
+const MAX_WAIT_MS = 120_000;
 /** The newest poll immediate our waits left scheduled (older ones are cancelled: one chain of polls is enough). */
 let lastPollImmediate: Immediate | undefined;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -70,9 +69,7 @@ export class QueueThrottle {
   /** Off: fences are neither placed nor waited for (DAWNET_WEBGPU_QUEUE_THROTTLE=0; benchmarks switch it to compare). */
   enabled = process.env.DAWNET_WEBGPU_QUEUE_THROTTLE !== "0";
 
-  constructor(private readonly device: GPUDevice) {
-    stopWatching(); // the device exists: its requestDevice has passed (the capture, if any, is done)
-  }
+  constructor(private readonly device: GPUDevice) {}
 
   /** Whether Dawn's poll function was found (without it a loop that never awaits cannot be throttled). */
   get canWait(): boolean {
@@ -94,24 +91,11 @@ export class QueueThrottle {
   /** Maps the fence (done once the GPU has run the submit), then waits for the oldest fence while too many are pending. */
   afterSubmit(fence: GPUBuffer | undefined): void {
     if (!fence) return;
-    const realSetImmediate = globalThis.setImmediate;
-    let promise: Promise<void>;
-    if (!processEvents) {
-      // Dawn's binding schedules its poll with the global setImmediate when its first promise starts.
-      globalThis.setImmediate = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
-        if (!processEvents && isNativeFunction(callback)) processEvents = callback as () => void;
-        return (realSetImmediate as (...a: unknown[]) => Immediate).call(this, callback, ...args);
-      } as typeof setImmediate;
-      try {
-        promise = fence.mapAsync(MAP_READ);
-      } finally {
-        globalThis.setImmediate = realSetImmediate;
-      }
-    } else promise = fence.mapAsync(MAP_READ);
+    const promise = capturePoll(() => fence.mapAsync(MAP_READ));
     promise.catch(() => {}); // a lost device rejects it; the backend reports that at the next op
     this.pending.push({ buffer: fence, promise });
     while (this.pending.length > MAX_PENDING_FENCES && processEvents) {
-      this.waitFor(this.pending[0].buffer);
+      if (!this.waitFor(this.pending[0].buffer)) break;
       this.retire();
     }
   }
@@ -131,31 +115,43 @@ export class QueueThrottle {
   }
 
   /**
-   * Polls Dawn until `fence` is mapped. Each poll made while a promise is pending ends with Dawn scheduling its
-   * next poll through setImmediate (always the poll's last call: rejections it schedules come first); only the
-   * newest of those is kept, so the event loop later runs one chain of polls, not one per poll made here.
+   * Polls Dawn until `fence` is mapped; false when it could not (the captured function does not poll Dawn, or
+   * the GPU did not finish within MAX_WAIT_MS), and the caller stops waiting. Each poll made while a promise is
+   * pending ends with Dawn scheduling its next poll through setImmediate (always the poll's last call); those
+   * are scheduled with Node's own setImmediate (not idle-wait's, which may turn them into timeouts) and only
+   * the newest is kept, so the event loop later runs one chain of polls, not one per poll made here.
    */
-  private waitFor(fence: GPUBuffer): void {
+  private waitFor(fence: GPUBuffer): boolean {
     const start = performance.now();
     const realSetImmediate = globalThis.setImmediate;
     let scheduled: Immediate[] = [];
     globalThis.setImmediate = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
-      const handle = (realSetImmediate as (...a: unknown[]) => Immediate).call(this, callback, ...args);
-      if (isNativeFunction(callback)) scheduled.push(handle);
+      if (!isNativeFunction(callback)) return (realSetImmediate as (...a: unknown[]) => Immediate).call(this, callback, ...args);
+      const handle = nodeSetImmediate(callback, ...args);
+      scheduled.push(handle);
       return handle;
     } as typeof setImmediate;
-    let sleepMs = 0.05;
+    let sleepMs = 0.05, reached = true;
     try {
       for (;;) {
         scheduled = [];
         processEvents!();
-        // While one of our fences is still pending, Dawn's count of waiting promises is > 0, so the poll
-        // rescheduled itself: its last setImmediate call is that poll.
-        if (scheduled.length > 0 && this.pending.some((f) => f.buffer.mapState === "pending")) {
-          if (lastPollImmediate) clearImmediate(lastPollImmediate);
-          lastPollImmediate = scheduled[scheduled.length - 1];
+        // While our fence is pending, Dawn's count of waiting promises is > 0, so a real poll rescheduled itself.
+        if (scheduled.length === 0 && fence.mapState === "pending") {
+          processEvents = undefined; // not Dawn's poll after all: stop throttling rather than wait forever
+          reached = false;
+          break;
+        }
+        if (scheduled.length > 0) {
+          if (lastPollImmediate) nodeClearImmediate(lastPollImmediate);
+          lastPollImmediate = scheduled.pop();
+          for (const extra of scheduled) nodeClearImmediate(extra);
         }
         if (fence.mapState !== "pending") break;
+        if (performance.now() - start > MAX_WAIT_MS) {
+          reached = false;
+          break;
+        }
         Atomics.wait(sleepCell, 0, 0, sleepMs);
         sleepMs = Math.min(sleepMs * 2, MAX_POLL_SLEEP_MS);
       }
@@ -164,5 +160,6 @@ export class QueueThrottle {
     }
     this.waits++;
     this.waitedMs += performance.now() - start;
+    return reached;
   }
 }

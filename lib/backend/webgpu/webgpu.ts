@@ -11,7 +11,7 @@ import { contiguousStrides, sizeOf } from "../../shape.js";
 import { featuresDisabledNote, gpuContext, type GpuContext } from "./device.js";
 import { BufferPool, bucketBytes as bufferBucketBytes } from "./buffer-pool.js";
 import { idleWait } from "./idle-wait.js";
-import { collectGarbage, noteBindGroupWithoutTurn } from "./native-gc.js";
+import { collectGarbage, noteBindGroupWithoutTurn, throwIfMappingLimitNear } from "./native-gc.js";
 import { QueueThrottle } from "./queue-throttle.js";
 import { DispatchTimer } from "./profiler.js";
 import { PACK_HALF_SHADER, PACK_HALF_WORKGROUP, halfWords, matmulHalfKey, matmulHalfShader } from "./kernels/half.js";
@@ -157,6 +157,8 @@ function elementRange(shape: readonly number[], strides: readonly number[], offs
 export class WebGPUBackend implements Backend {
   readonly name = "webgpu";
   readonly adapterDescription: string;
+  /** A CPU renderer (lavapipe, SwiftShader, a fallback adapter): ready() prefers the cpu backend over it. */
+  readonly isSoftwareAdapter: boolean;
   /** Which matmul/conv GEMM kernel runs (DAWNET_WEBGPU_MATMUL=tiled|direct overrides the adapter-based choice). */
   readonly matmulVariant: "tiled" | "direct";
   private readonly device: GPUDevice;
@@ -213,6 +215,7 @@ export class WebGPUBackend implements Backend {
     const forced = process.env.DAWNET_WEBGPU_MATMUL;
     this.matmulVariant = forced === "tiled" || forced === "direct" ? forced : ctx.isSoftware ? "direct" : "tiled";
     this.adapterDescription = ctx.adapterDescription;
+    this.isSoftwareAdapter = ctx.isSoftware;
     this.subgroups = ctx.features.has("subgroups");
     this.nativeF16 = ctx.features.has("shader-f16");
     const reduceForced = process.env.DAWNET_WEBGPU_REDUCE;
@@ -325,6 +328,7 @@ export class WebGPUBackend implements Backend {
     if (this.ctx.lostReason !== undefined) {
       throw new Error(`webgpu ${op}: the GPU device was lost (${this.ctx.lostReason}); tensors on it are gone: restart the process, or setBackend("cpu")`);
     }
+    throwIfMappingLimitNear(op);
   }
 
   private takeUncapturedErrors(op: string): void {
