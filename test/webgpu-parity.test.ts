@@ -350,7 +350,7 @@ it("conv2d forward, grad input and grad filter: stride, padding, dilation, 1×1,
   }
 });
 
-it("conv implicit GEMMs on the tiled (GPU) kernel, with and without split-K, match the CPU", async () => {
+it("conv on the GPU kernels (tiled implicit GEMMs, with and without split-K; direct input gradient) matches the CPU", async () => {
   const settable = gpu as unknown as { matmulVariant: "tiled" | "direct"; splitKTarget: number };
   const variant0 = settable.matmulVariant, target0 = settable.splitKTarget;
   // A filter gradient whose K (n·oh·ow = 1,568) is deep enough to split into 3 slices, next to the usual cases.
@@ -365,6 +365,8 @@ it("conv implicit GEMMs on the tiled (GPU) kernel, with and without split-K, mat
         const dy = pair(randomData("float32", p.n * p.oh * p.ow * p.cout), "float32");
         const tag = `${JSON.stringify(p)} split-K target ${target}`;
         await expectClose(`conv2d ${tag}`, cpu.conv2d(x.cpu, w.cpu, "float32", p), gpu!.conv2d(x.gpu, w.gpu, "float32", p), "float32", p.n * p.oh * p.ow * p.cout, { atol: 1e-5 });
+        // On GPUs cin < 64 takes the direct kernel: cin 8 (the deep case) its 8-channel path, cin 3 the scalar one.
+        await expectClose(`conv2dGradInput ${tag}`, cpu.conv2dGradInput(dy.cpu, w.cpu, "float32", p), gpu!.conv2dGradInput(dy.gpu, w.gpu, "float32", p), "float32", p.n * p.h * p.w * p.cin, { atol: 1e-4 });
         // Float32 sums of K products of values in [-3, 3]: rounding grows with Σ|a·b| ≈ K·2.25 (≈ 4e-4 for K = 1,568).
         const atol = Math.max(1e-4, 5 * p.n * p.oh * p.ow * 2.25 * 2 ** -24);
         await expectClose(`conv2dGradFilter ${tag}`, cpu.conv2dGradFilter(x.cpu, dy.cpu, "float32", p), gpu!.conv2dGradFilter(x.gpu, dy.gpu, "float32", p), "float32", p.kh * p.kw * p.cin * p.cout, { atol });

@@ -52,14 +52,12 @@ const perLanes = Array.from({ length: CONV_GRAD_INPUT_PER }, (_, j) => j);
  * channels ci0.. of one pixel: the tap arithmetic runs once and each dy value feeds every accumulator (on
  * lavapipe every load is a scalarized gather: one load per output per co measured about half as fast).
  */
-export const CONV2D_GRAD_INPUT_SHADER = /* wgsl */ `${CONV_PARAMS}
-fn gradInputOne(e: u32) -> f32 {
-  let ci = e % P.cin;
-  let ix = i32((e / P.cin) % P.w);
-  let iy = i32((e / (P.cin * P.w)) % P.h);
-  let b = e / (P.cin * P.w * P.h);
-  var acc = 0.0;
-  for (var ky = 0u; ky < P.kh; ky++) {
+/**
+ * The input gradient's walk over the filter taps that reach input pixel (b, iy, ix): `body` runs with `go`,
+ * the offset of the output pixel's dy row, and `wo`, the offset of w[ky, kx, <ci>, 0].
+ */
+function gradInputTaps(ci: string, body: string): string {
+  return `for (var ky = 0u; ky < P.kh; ky++) {
     let ty = iy + i32(P.padTop) - i32(ky * P.dilationH);
     if (ty < 0 || ty % i32(P.strideH) != 0) { continue; }
     let oy = u32(ty) / P.strideH;
@@ -70,10 +68,20 @@ fn gradInputOne(e: u32) -> f32 {
       let ox = u32(tx) / P.strideW;
       if (ox >= P.ow) { continue; }
       let go = ((b * P.oh + oy) * P.ow + ox) * P.cout;
-      let wo = ((ky * P.kw + kx) * P.cin + ci) * P.cout;
-      for (var co = 0u; co < P.cout; co++) { acc = acc + in0[go + co] * in1[wo + co]; }
+      let wo = ((ky * P.kw + kx) * P.cin + ${ci}) * P.cout;
+      ${body}
     }
-  }
+  }`;
+}
+
+export const CONV2D_GRAD_INPUT_SHADER = /* wgsl */ `${CONV_PARAMS}
+fn gradInputOne(e: u32) -> f32 {
+  let ci = e % P.cin;
+  let ix = i32((e / P.cin) % P.w);
+  let iy = i32((e / (P.cin * P.w)) % P.h);
+  let b = e / (P.cin * P.w * P.h);
+  var acc = 0.0;
+  ${gradInputTaps("ci", "for (var co = 0u; co < P.cout; co++) { acc = acc + in0[go + co] * in1[wo + co]; }")}
   return acc;
 }
 @compute @workgroup_size(${CONV_WORKGROUP / CONV_GRAD_INPUT_PER})
@@ -91,24 +99,10 @@ fn main(${ENTRY_BUILTINS}) {
   let iy = i32((e0 / (P.cin * P.w)) % P.h);
   let b = e0 / (P.cin * P.w * P.h);
   ${perLanes.map((j) => `var a${j} = 0.0;`).join(" ")}
-  for (var ky = 0u; ky < P.kh; ky++) {
-    let ty = iy + i32(P.padTop) - i32(ky * P.dilationH);
-    if (ty < 0 || ty % i32(P.strideH) != 0) { continue; }
-    let oy = u32(ty) / P.strideH;
-    if (oy >= P.oh) { continue; }
-    for (var kx = 0u; kx < P.kw; kx++) {
-      let tx = ix + i32(P.padLeft) - i32(kx * P.dilationW);
-      if (tx < 0 || tx % i32(P.strideW) != 0) { continue; }
-      let ox = u32(tx) / P.strideW;
-      if (ox >= P.ow) { continue; }
-      let go = ((b * P.oh + oy) * P.ow + ox) * P.cout;
-      let wo = ((ky * P.kw + kx) * P.cin + ci0) * P.cout;
-      for (var co = 0u; co < P.cout; co++) {
+  ${gradInputTaps("ci0", `for (var co = 0u; co < P.cout; co++) {
         let g = in0[go + co];
         ${perLanes.map((j) => `a${j} = a${j} + g * in1[wo + co + ${j}u * P.cout];`).join("\n        ")}
-      }
-    }
-  }
+      }`)}
   ${perLanes.map((j) => `out[e0 + ${j}u] = a${j};`).join(" ")}
 }`;
 
