@@ -875,7 +875,10 @@ export class WebGPUBackend implements Backend {
 
   /** The tiled (workgroup-memory) kernel on GPUs, the register-blocked one on software adapters. */
   private matmulKernel(dtype: DType, aKind: MatmulA, m: number, n: number, batch: number): { kernel: Kernel; tile: number } {
-    if (this.matmulVariant === "direct") return { kernel: this.kernel(`matmul direct ${dtype} ${aKind}`, () => matmulDirectShader(dtype, aKind)), tile: MATMUL_DIRECT_TILE };
+    if (this.matmulVariant === "direct") {
+      if (aKind !== "matrix") throw new Error(`webgpu matmulKernel: '${aKind}' runs on conv.ts's convGemmShader on software adapters`);
+      return { kernel: this.kernel(`matmul direct ${dtype}`, () => matmulDirectShader(dtype)), tile: MATMUL_DIRECT_TILE };
+    }
     const shape = this.tiledShape ?? tiledShapeFor(m, n, batch);
     return { kernel: this.kernel(`matmul tiled ${dtype} ${aKind} ${shape.per}x${shape.tk}`, () => matmulShader(dtype, aKind, shape)), tile: 16 * shape.per };
   }

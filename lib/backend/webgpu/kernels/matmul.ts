@@ -174,25 +174,19 @@ export const MATMUL_DIRECT_TILE = DIRECT_PER * DIRECT_WG;
  * Register-blocked matmul without workgroup memory: each invocation reads its 8 rows of A and 8 columns of
  * B straight from storage and keeps 8×8 accumulators. On software adapters (lavapipe runs invocations as
  * CPU SIMD lanes, barriers are costly and caches do the tiling) this measured ~4× faster than the tiled
- * kernel; real GPUs get the tiled one. Same uniforms, bindings and A variants as `matmulShader`.
+ * kernel; real GPUs get the tiled one. Same uniforms and bindings as `matmulShader` (plain matrices: the
+ * implicit-GEMM convs of software adapters are conv.ts's `convGemmShader`).
  */
-export function matmulDirectShader(dtype: DType, aKind: MatmulA = "matrix"): string {
+export function matmulDirectShader(dtype: DType): string {
   const T = scalarOf(dtype);
-  if (aKind !== "matrix" && T !== "f32") throw new Error(`webgpu conv: float32 only (got ${dtype})`);
   const zero = T === "f32" ? "0.0" : "0";
   const lines: string[] = [];
   const rows = Array.from({ length: DIRECT_PER }, (_, i) => i);
   // Edge invocations clamp their reads into range and skip the stores.
   for (const i of rows) lines.push(`let gm_${i} = min(m0 + ${i}u, P.M - 1u); let gn_${i} = min(n0 + ${i}u, P.N - 1u);`);
   for (const i of rows) for (const j of rows) lines.push(`var acc_${i}_${j}: ${T} = ${zero};`);
-  const aRead = (i: number) => {
-    if (aKind === "conv") return `im2col(gm_${i}, k)`;
-    if (aKind === "convFilterGrad") return `im2col(k, gm_${i})`;
-    if (aKind === "convInputGrad") return `dyAt(gm_${i}, k)`;
-    return load(dtype, T, `A[aBase + select(gm_${i} * P.K + k, k * P.M + gm_${i}, P.transA != 0u)]`);
-  };
-  const bRead = (j: number) =>
-    aKind === "convInputGrad" ? `filterT(k, gn_${j})` : load(dtype, T, `B[bBase + select(k * P.N + gn_${j}, gn_${j} * P.K + k, P.transB != 0u)]`);
+  const aRead = (i: number) => load(dtype, T, `A[aBase + select(gm_${i} * P.K + k, k * P.M + gm_${i}, P.transA != 0u)]`);
+  const bRead = (j: number) => load(dtype, T, `B[bBase + select(k * P.N + gn_${j}, gn_${j} * P.K + k, P.transB != 0u)]`);
   const body: string[] = [];
   for (const i of rows) body.push(`let a_${i} = ${aRead(i)};`);
   for (const j of rows) body.push(`let b_${j} = ${bRead(j)};`);
@@ -202,13 +196,12 @@ export function matmulDirectShader(dtype: DType, aKind: MatmulA = "matrix"): str
     for (const j of rows)
       stores.push(`if (m0 + ${i}u < P.M && n0 + ${j}u < P.N) { out[cBase + (m0 + ${i}u) * P.N + n0 + ${j}u] = ${store(dtype, T, `acc_${i}_${j}`)}; }`);
   return /* wgsl */ `
-struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, transB: u32, batchBase: u32${aKind === "matrix" ? "" : `, ${CONV_FIELDS}`} }
+struct Params { M: u32, N: u32, K: u32, aBatch: u32, bBatch: u32, transA: u32, transB: u32, batchBase: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<storage, read> A: array<u32>;
 @group(0) @binding(3) var<storage, read> B: array<u32>;
 ${PRELUDE}
-${convHelpers(aKind)}
 @compute @workgroup_size(${DIRECT_WG}, ${DIRECT_WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
   let batch = wid.z + P.batchBase;
