@@ -5,17 +5,15 @@
  *   node dist/bench/webgpu-noawait.js [steps=20000] [optimizer=faq|adam|sgd] [every=2000]
  * DAWNET_WEBGPU_QUEUE_THROTTLE=0 turns the queue throttle off, to compare.
  */
-import { readFileSync } from "node:fs";
+import { countMappings } from "../lib/backend/webgpu/native-gc.js";
 import * as dn from "../lib/index.js";
-import { createWebGPUBackend, type WebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
+import type { WebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
+import { dawnetWebGPU } from "./webgpu-peers.js";
 
 const STEPS = Number(process.argv[2] ?? 20_000), OPT = process.argv[3] ?? "faq", EVERY = Number(process.argv[4] ?? 2000);
-const created = await createWebGPUBackend();
-if ("unavailable" in created) {
-  console.log(`webgpu unavailable: ${created.unavailable}`);
-  process.exit(0);
-}
-const gpu = created as WebGPUBackend;
+const found = await dawnetWebGPU(); // says why on stderr when there is no adapter
+if (!found) process.exit(0);
+const gpu = found as WebGPUBackend;
 await dn.setBackend("webgpu");
 const BATCH = 32, N = 512;
 dn.manualSeed(0);
@@ -27,7 +25,7 @@ for (let l = 0; l + 1 < sizes.length; l++) params.push(dn.randn([sizes[l], sizes
 params.forEach((p) => (p.requiresGrad = true));
 const adam = new dn.Adam({ learningRate: 0.01 });
 const m = params.map((p) => dn.zerosLike(p)), v = params.map((p) => dn.zerosLike(p));
-const mappings = () => (process.platform === "linux" ? readFileSync("/proc/self/maps", "utf8").split("\n").length - 1 : 0);
+const mappings = () => (process.platform === "linux" ? countMappings() : 0);
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 const t0 = performance.now();
 let peak = 0;

@@ -5,15 +5,13 @@
  * every 100 steps. Run: `npx tsc -p . && node dist/bench/webgpu-throttle.js [windows]`.
  */
 import * as dn from "../lib/index.js";
-import { createWebGPUBackend, type WebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
+import type { WebGPUBackend } from "../lib/backend/webgpu/webgpu.js";
+import { dawnetWebGPU } from "./webgpu-peers.js";
 import type { BufferPool } from "../lib/backend/webgpu/buffer-pool.js";
 
-const created = await createWebGPUBackend();
-if ("unavailable" in created) {
-  console.log(`webgpu unavailable: ${created.unavailable}`);
-  process.exit(0);
-}
-const gpu = created as WebGPUBackend;
+const found = await dawnetWebGPU(); // says why on stderr when there is no adapter
+if (!found) process.exit(0);
+const gpu = found as WebGPUBackend;
 await dn.setBackend("webgpu");
 const pool = (gpu as unknown as { storage: BufferPool }).storage;
 const WINDOWS = Number(process.argv[2] ?? 6);
